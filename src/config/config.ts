@@ -1,0 +1,75 @@
+import { resolve } from 'node:path';
+
+/** Every option, its environment variable and its default: the README's configuration table mirrors this. */
+export const OPTIONS = {
+  dataDir: { flag: '--data-dir', env: 'GATEHOUSE_DATA_DIR', default: './data', description: 'Directory holding the SQLite database and the secret key file.' },
+  databaseUrl: { flag: undefined, env: 'GATEHOUSE_DATABASE_URL', default: undefined, description: 'postgres://… to store everything in PostgreSQL instead of SQLite.' },
+  issuer: { flag: '--issuer', env: 'GATEHOUSE_ISSUER', default: 'http://localhost:9000', description: 'Public base URL of Gatehouse; the OIDC issuer identifier.' },
+  port: { flag: '--port', env: 'GATEHOUSE_PORT', default: '9000', description: 'TCP port to listen on.' },
+  host: { flag: '--host', env: 'GATEHOUSE_HOST', default: '127.0.0.1', description: 'Address to listen on.' },
+  secretKey: { flag: undefined, env: 'GATEHOUSE_SECRET_KEY', default: undefined, description: 'Key that encrypts signing keys and cookies at rest (32+ characters); else a generated file in the data directory.' },
+  trustProxy: { flag: undefined, env: 'GATEHOUSE_TRUST_PROXY', default: 'false', description: 'true when behind a reverse proxy that sets X-Forwarded-* headers.' },
+} as const;
+
+export interface Config {
+  dataDir: string;
+  databaseUrl: string | undefined;
+  issuer: string;
+  port: number;
+  host: string;
+  secretKey: string | undefined;
+  trustProxy: boolean;
+}
+
+export class ConfigError extends Error {
+  readonly option: string;
+  constructor(option: string, message: string) {
+    super(`${option}: ${message}`);
+    this.name = 'ConfigError';
+    this.option = option;
+  }
+}
+
+type Flags = Partial<Record<'dataDir' | 'issuer' | 'port' | 'host', string | undefined>>;
+
+/** Flags beat environment variables, which beat defaults. Errors name the option (flag and variable). */
+export function loadConfig(flags: Flags = {}, env: NodeJS.ProcessEnv = process.env): Config {
+  const pick = (key: keyof typeof OPTIONS): string | undefined =>
+    (flags as Record<string, string | undefined>)[key] ?? env[OPTIONS[key].env] ?? OPTIONS[key].default;
+  const name = (key: keyof typeof OPTIONS) => [OPTIONS[key].flag, OPTIONS[key].env].filter(Boolean).join(' / ');
+
+  const issuer = pick('issuer') ?? '';
+  let issuerUrl: URL;
+  try {
+    issuerUrl = new URL(issuer);
+  } catch {
+    throw new ConfigError(name('issuer'), `"${issuer}" is not an absolute URL`);
+  }
+  if (!['http:', 'https:'].includes(issuerUrl.protocol) || issuerUrl.search || issuerUrl.hash) {
+    throw new ConfigError(name('issuer'), 'must be an http(s) URL without query or fragment');
+  }
+
+  const portText = pick('port') ?? '';
+  const port = Number(portText);
+  if (!/^\d+$/.test(portText) || port > 65535) throw new ConfigError(name('port'), `"${portText}" is not a port number (0-65535)`);
+
+  const databaseUrl = pick('databaseUrl') || undefined;
+  if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    throw new ConfigError(name('databaseUrl'), 'must start with postgres:// (leave it unset for the embedded SQLite database)');
+  }
+  const secretKey = pick('secretKey') || undefined;
+  if (secretKey !== undefined && secretKey.length < 32) throw new ConfigError(name('secretKey'), 'must have at least 32 characters');
+  const trustProxy = pick('trustProxy');
+  if (trustProxy !== 'true' && trustProxy !== 'false') throw new ConfigError(name('trustProxy'), 'must be true or false');
+
+  return {
+    dataDir: resolve(pick('dataDir') ?? './data'),
+    databaseUrl,
+    // Without a trailing slash, so that endpoint URLs join cleanly; the issuer identifier is this string.
+    issuer: issuer.replace(/\/+$/, ''),
+    port,
+    host: pick('host') ?? '127.0.0.1',
+    secretKey,
+    trustProxy: trustProxy === 'true',
+  };
+}

@@ -1,0 +1,237 @@
+import type { Kysely, Selectable } from 'kysely';
+import type { Database, UsersTable } from '../storage/schema.ts';
+import { DomainError, conflict, invalid, notFound } from './errors.ts';
+import { isObjectId, newObjectId, nowIso } from './ids.ts';
+import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, hashPassword, verifyPassword } from './passwords.ts';
+
+export const USER_STATES = ['STAGED', 'ACTIVATED', 'SUSPENDED'] as const;
+export type UserState = (typeof USER_STATES)[number];
+
+/** Consecutive failed sign-ins after which the account is locked until an administrator unlocks it. */
+export const LOCKOUT_THRESHOLD = 10;
+
+export interface User {
+  id: string;
+  username: string;
+  email: string;
+  firstname: string;
+  lastname: string;
+  displayname: string;
+  state: UserState;
+  account_locked: boolean;
+  has_password: boolean;
+  attributes: Record<string, string>;
+  created: string;
+  updated: string;
+}
+
+export interface CreateUserInput {
+  username: string;
+  email: string;
+  firstname?: string | undefined;
+  lastname?: string | undefined;
+  displayname?: string | undefined;
+  password?: string | undefined;
+  state?: UserState | undefined;
+  attributes?: Record<string, string> | undefined;
+}
+
+export type SignInResult =
+  | { ok: true; user: User }
+  | { ok: false; reason: 'bad_credentials' | 'locked' | 'suspended' | 'staged' };
+
+type UserRow = Selectable<UsersTable>;
+
+export function toUser(row: UserRow): User {
+  return {
+    id: row.id,
+    username: row.username,
+    email: row.email,
+    firstname: row.firstname,
+    lastname: row.lastname,
+    displayname: row.displayname,
+    state: row.state as UserState,
+    account_locked: row.account_locked === 1,
+    has_password: row.password_hash !== null,
+    attributes: JSON.parse(row.attributes) as Record<string, string>,
+    created: row.created_at,
+    updated: row.updated_at,
+  };
+}
+
+const USERNAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$/;
+const EMAIL_PATTERN = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+const ATTRIBUTE_NAME_PATTERN = /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/;
+
+function checkPassword(password: string): void {
+  if (password.length < MIN_PASSWORD_LENGTH) {
+    throw invalid('user.password_too_short', `Passwords need at least ${MIN_PASSWORD_LENGTH} characters.`, 'password');
+  }
+  if (password.length > MAX_PASSWORD_LENGTH) {
+    throw invalid('user.password_too_long', `Passwords may have at most ${MAX_PASSWORD_LENGTH} characters.`, 'password');
+  }
+}
+
+function checkAttributes(attributes: Record<string, string>): void {
+  for (const [name, value] of Object.entries(attributes)) {
+    if (!ATTRIBUTE_NAME_PATTERN.test(name)) {
+      throw invalid('user.invalid_attribute', `"${name}" is not a valid attribute name (a letter, then letters, digits, _ . -).`, `attributes.${name}`);
+    }
+    if (typeof value !== 'string' || value.length > 1024) {
+      throw invalid('user.invalid_attribute', `Attribute "${name}" must be a string of at most 1024 characters.`, `attributes.${name}`);
+    }
+  }
+}
+
+export function createUserStore(db: Kysely<Database>) {
+  async function findRow(ref: string): Promise<UserRow | undefined> {
+    const key = ref.toLowerCase();
+    let query = db.selectFrom('users').selectAll();
+    query = isObjectId(ref)
+      ? query.where((eb) => eb.or([eb('id', '=', ref), eb('username_key', '=', key)]))
+      : query.where((eb) => eb.or([eb('username_key', '=', key), eb('email_key', '=', key)]));
+    return query.executeTakeFirst();
+  }
+
+  async function getRow(ref: string): Promise<UserRow> {
+    const row = await findRow(ref);
+    if (!row) throw notFound('user', ref);
+    return row;
+  }
+
+  async function update(ref: string, changes: Partial<UserRow>): Promise<User> {
+    const row = await getRow(ref);
+    await db
+      .updateTable('users')
+      .set({ ...changes, updated_at: nowIso() })
+      .where('id', '=', row.id)
+      .execute();
+    return toUser(await getRow(row.id));
+  }
+
+  return {
+    async create(input: CreateUserInput): Promise<User> {
+      const username = input.username.trim();
+      const email = input.email.trim();
+      if (!USERNAME_PATTERN.test(username)) {
+        throw invalid('user.invalid_username', 'A username has 1-128 characters: letters, digits and . _ @ + - (starting with a letter or digit).', 'username');
+      }
+      if (!EMAIL_PATTERN.test(email) || email.length > 254) {
+        throw invalid('user.invalid_email', `"${email}" is not a valid email address.`, 'email');
+      }
+      const state = input.state ?? 'ACTIVATED';
+      if (!USER_STATES.includes(state)) throw invalid('user.invalid_state', `State must be one of ${USER_STATES.join(', ')}.`, 'state');
+      if (input.password !== undefined) checkPassword(input.password);
+      checkAttributes(input.attributes ?? {});
+      const usernameKey = username.toLowerCase();
+      const emailKey = email.toLowerCase();
+      const clash = await db
+        .selectFrom('users')
+        .select(['username_key', 'email_key'])
+        .where((eb) => eb.or([eb('username_key', 'in', [usernameKey, emailKey]), eb('email_key', 'in', [usernameKey, emailKey])]))
+        .executeTakeFirst();
+      if (clash?.email_key === emailKey) throw conflict('user.email_taken', `A user with the email ${email} already exists.`);
+      if (clash) throw conflict('user.username_taken', `The username ${username} is taken (or is another user's email).`);
+
+      const now = nowIso();
+      const row: UserRow = {
+        id: newObjectId(),
+        username,
+        username_key: usernameKey,
+        email,
+        email_key: emailKey,
+        firstname: input.firstname?.trim() ?? '',
+        lastname: input.lastname?.trim() ?? '',
+        displayname: input.displayname?.trim() ?? '',
+        state,
+        account_locked: 0,
+        password_hash: input.password === undefined ? null : await hashPassword(input.password),
+        failed_logins: 0,
+        attributes: JSON.stringify(input.attributes ?? {}),
+        created_at: now,
+        updated_at: now,
+      };
+      try {
+        await db.insertInto('users').values(row).execute();
+      } catch (error) {
+        if (isUniqueViolation(error)) throw conflict('user.exists', `A user with that username or email already exists.`);
+        throw error;
+      }
+      return toUser(row);
+    },
+
+    async list(): Promise<User[]> {
+      const rows = await db.selectFrom('users').selectAll().orderBy('username_key').execute();
+      return rows.map(toUser);
+    },
+
+    async get(ref: string): Promise<User> {
+      return toUser(await getRow(ref));
+    },
+
+    async byId(id: string): Promise<User | undefined> {
+      const row = await db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+      return row && toUser(row);
+    },
+
+    async setPassword(ref: string, password: string): Promise<User> {
+      checkPassword(password);
+      return update(ref, { password_hash: await hashPassword(password), failed_logins: 0 });
+    },
+
+    suspend: (ref: string) => update(ref, { state: 'SUSPENDED' }),
+    activate: (ref: string) => update(ref, { state: 'ACTIVATED' }),
+    unlock: (ref: string) => update(ref, { account_locked: 0, failed_logins: 0 }),
+
+    async delete(ref: string): Promise<User> {
+      const row = await getRow(ref);
+      await db.transaction().execute(async (trx) => {
+        await trx.deleteFrom('group_members').where('user_id', '=', row.id).execute();
+        await trx.deleteFrom('users').where('id', '=', row.id).execute();
+      });
+      return toUser(row);
+    },
+
+    /**
+     * Checks a password typed at the sign-in page. Unknown users cost as much as known ones, and the
+     * caller gets the precise reason for the audit trail but must show people one generic message.
+     */
+    async signIn(login: string, password: string): Promise<SignInResult> {
+      const key = login.trim().toLowerCase();
+      const row = key
+        ? await db
+            .selectFrom('users')
+            .selectAll()
+            .where((eb) => eb.or([eb('username_key', '=', key), eb('email_key', '=', key)]))
+            .executeTakeFirst()
+        : undefined;
+      const matches = await verifyPassword(row?.password_hash ?? null, password);
+      if (!row) return { ok: false, reason: 'bad_credentials' };
+      if (row.account_locked === 1) return { ok: false, reason: 'locked' };
+      if (!matches) {
+        const failures = row.failed_logins + 1;
+        await db
+          .updateTable('users')
+          .set({ failed_logins: failures, account_locked: failures >= LOCKOUT_THRESHOLD ? 1 : 0 })
+          .where('id', '=', row.id)
+          .execute();
+        return { ok: false, reason: 'bad_credentials' };
+      }
+      if (row.state === 'SUSPENDED') return { ok: false, reason: 'suspended' };
+      if (row.state === 'STAGED') return { ok: false, reason: 'staged' };
+      if (row.failed_logins > 0) {
+        await db.updateTable('users').set({ failed_logins: 0 }).where('id', '=', row.id).execute();
+      }
+      return { ok: true, user: toUser(row) };
+    },
+  };
+}
+
+export type UserStore = ReturnType<typeof createUserStore>;
+
+export function isUniqueViolation(error: unknown): boolean {
+  const e = error as { code?: string; message?: string };
+  return e?.code === '23505' || /UNIQUE constraint failed/.test(e?.message ?? '');
+}
+
+export { DomainError };

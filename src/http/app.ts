@@ -1,0 +1,103 @@
+import formbody from '@fastify/formbody';
+import Fastify, { type FastifyInstance, LogController } from 'fastify';
+import type Provider from 'oidc-provider';
+import { createProvider } from '../oidc/provider.ts';
+import { purgeExpired } from '../oidc/adapter.ts';
+import { PAGE_CSP, html, page } from '../oidc/views.ts';
+import type { Runtime } from '../runtime.ts';
+import { registerErrorHandler } from './plugins/errors.ts';
+import { registerInteractionRoutes } from './routes/interactions.ts';
+
+export interface AppOptions {
+  /** How often to look for rotated signing keys and expired rows (ms). */
+  keyPollIntervalMs?: number;
+  purgeIntervalMs?: number;
+  logLevel?: string;
+}
+
+const PROVIDER_PATH = /^\/(?:oauth2\/|userinfo(?:$|[/?])|\.well-known\/(?:openid-configuration|jwks\.json)(?:$|\?))/;
+
+/**
+ * The composition root: Fastify serves our pages; requests for the protocol endpoints are handed,
+ * unparsed, to oidc-provider. The provider instance is rebuilt when the signing keys change, since
+ * oidc-provider reads its key set once.
+ */
+export async function buildApp(runtime: Runtime, options: AppOptions = {}): Promise<FastifyInstance> {
+  const { config, directory, keys, storage } = runtime;
+  const app = Fastify({
+    logger: {
+      level: options.logLevel ?? process.env.GATEHOUSE_LOG_LEVEL ?? 'info',
+      // Query strings can carry codes and tokens: never log them.
+      serializers: { req: (req) => ({ method: req.method, url: req.url.split('?')[0] ?? '' }) },
+    },
+    logController: new LogController({ disableRequestLogging: true }),
+    trustProxy: config.trustProxy,
+    bodyLimit: 64 * 1024,
+    routerOptions: { maxParamLength: 200 },
+  });
+
+  const logServerError = (error: unknown) => app.log.error({ err: error }, 'oidc-provider error');
+  async function build(): Promise<{ provider: Provider; handle: ReturnType<Provider['callback']>; fingerprint: string }> {
+    const fingerprint = await keys.fingerprint();
+    const provider = createProvider({
+      issuer: config.issuer,
+      db: storage.db,
+      apps: directory.apps,
+      access: directory.access,
+      jwks: await keys.providerJwks(),
+      secret: runtime.secret,
+      trustProxy: config.trustProxy,
+      onServerError: logServerError,
+    });
+    return { provider, handle: provider.callback(), fingerprint };
+  }
+
+  let current = await build();
+  const keyPoll = setInterval(async () => {
+    try {
+      if ((await keys.fingerprint()) !== current.fingerprint) {
+        current = await build();
+        app.log.info('signing keys changed: provider reloaded');
+      }
+    } catch (error) {
+      app.log.warn({ err: error }, 'could not check signing keys');
+    }
+  }, options.keyPollIntervalMs ?? 5_000);
+  keyPoll.unref();
+  const purge = setInterval(() => {
+    purgeExpired(storage.db).catch((error: unknown) => app.log.warn({ err: error }, 'could not purge expired rows'));
+  }, options.purgeIntervalMs ?? 10 * 60_000);
+  purge.unref();
+  app.addHook('onClose', async () => {
+    clearInterval(keyPoll);
+    clearInterval(purge);
+  });
+
+  app.addHook('onRequest', (request, reply, done) => {
+    if (PROVIDER_PATH.test(request.url)) {
+      reply.hijack();
+      current.handle(request.raw, reply.raw);
+      return;
+    }
+    done();
+  });
+
+  await app.register(formbody, { bodyLimit: 16 * 1024 });
+  registerErrorHandler(app);
+  registerInteractionRoutes(app, { provider: () => current.provider, directory, secret: runtime.secret, issuer: config.issuer });
+
+  app.get('/', async (_request, reply) => {
+    const discovery = `${config.issuer}/.well-known/openid-configuration`;
+    return reply
+      .header('Content-Security-Policy', PAGE_CSP)
+      .type('text/html; charset=utf-8')
+      .send(
+        page(
+          'Gatehouse',
+          `<h1>Gatehouse is running</h1><p>Point your applications at this issuer.</p><dl><dt>Issuer</dt><dd>${html(config.issuer)}</dd><dt>Discovery</dt><dd>${html(discovery)}</dd></dl>`,
+        ),
+      );
+  });
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  return app;
+}

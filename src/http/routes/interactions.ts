@@ -1,0 +1,137 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type Provider from 'oidc-provider';
+import type { Directory } from '../../directory/index.ts';
+import { deriveKey } from '../../oidc/secret-key.ts';
+import { PAGE_CSP, errorPage, noAccessPage, signInPage } from '../../oidc/views.ts';
+import { createRateLimiter } from '../plugins/rate-limit.ts';
+
+const GENERIC_FAILURE = 'The username or password is incorrect, or the account cannot sign in right now.';
+
+export interface InteractionDeps {
+  provider: () => Provider;
+  directory: Directory;
+  secret: Buffer;
+  issuer: string;
+}
+
+type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
+
+/** The server-rendered pages oidc-provider sends people to: sign-in and "no access". No JavaScript. */
+export function registerInteractionRoutes(app: FastifyInstance, deps: InteractionDeps): void {
+  const csrfKey = deriveKey(deps.secret, 'csrf');
+  const issuerOrigin = new URL(deps.issuer).origin;
+  // 20 sign-in attempts per address per 5 minutes; lockout after 10 failures guards each account.
+  const signInLimiter = createRateLimiter({ limit: 20, windowMs: 5 * 60_000 });
+
+  // The token is bound to the interaction, whose uid only the browser holding the interaction cookie knows.
+  const csrfToken = (uid: string) => createHmac('sha256', csrfKey).update(uid).digest('base64url');
+  const csrfValid = (uid: string, presented: unknown) => {
+    if (typeof presented !== 'string') return false;
+    const expected = Buffer.from(csrfToken(uid));
+    const actual = Buffer.from(presented);
+    return expected.length === actual.length && timingSafeEqual(expected, actual);
+  };
+
+  function sendPage(reply: FastifyReply, status: number, body: string) {
+    return reply
+      .status(status)
+      .header('Content-Security-Policy', PAGE_CSP)
+      .header('Cache-Control', 'no-store')
+      .header('X-Frame-Options', 'DENY')
+      .header('Referrer-Policy', 'no-referrer')
+      .type('text/html; charset=utf-8')
+      .send(body);
+  }
+
+  async function details(request: FastifyRequest, reply: FastifyReply): Promise<Details | undefined> {
+    try {
+      return await deps.provider().interactionDetails(request.raw, reply.raw);
+    } catch {
+      sendPage(reply, 400, errorPage('This sign-in has expired', 'Go back to the application and start signing in again.'));
+      return undefined;
+    }
+  }
+
+  async function appView(clientId: unknown) {
+    if (typeof clientId !== 'string') return undefined;
+    const row = await deps.directory.apps.rowByClientId(clientId);
+    return row ? { label: row.label, icon: row.icon ? (JSON.parse(row.icon) as { mediaType: string; base64: string }) : null } : undefined;
+  }
+
+  /** A POST from another site is refused even before the CSRF token is checked. */
+  function crossSite(request: FastifyRequest): boolean {
+    const origin = request.headers.origin;
+    return typeof origin === 'string' && origin !== 'null' && origin !== issuerOrigin;
+  }
+
+  async function render(request: FastifyRequest, reply: FastifyReply, interaction: Details, status = 200, error?: string, username?: string) {
+    const { uid, prompt, params } = interaction;
+    const app = await appView(params.client_id);
+    if (prompt.name === 'app_access' && interaction.session?.accountId) {
+      const user = await deps.directory.users.byId(interaction.session.accountId);
+      return sendPage(
+        reply,
+        403,
+        noAccessPage({ action: `/interaction/${uid}/abort`, csrf: csrfToken(uid), app: app ?? { label: 'this application' }, username: user?.username ?? 'unknown' }),
+      );
+    }
+    if (prompt.name !== 'login') {
+      return sendPage(reply, 400, errorPage('Sign-in could not continue', 'Go back to the application and start signing in again.'));
+    }
+    const hint = typeof params.login_hint === 'string' ? params.login_hint : undefined;
+    return sendPage(
+      reply,
+      status,
+      signInPage({ action: `/interaction/${uid}/login`, csrf: csrfToken(uid), username: username ?? hint ?? '', ...(app ? { app } : {}), ...(error ? { error } : {}) }),
+    );
+  }
+
+  app.get<{ Params: { uid: string } }>('/interaction/:uid', async (request, reply) => {
+    const interaction = await details(request, reply);
+    if (!interaction) return reply;
+    if (interaction.uid !== request.params.uid) return sendPage(reply, 400, errorPage('This sign-in has expired', 'Go back to the application and start signing in again.'));
+    return render(request, reply, interaction);
+  });
+
+  app.post<{ Params: { uid: string }; Body: Record<string, unknown> | undefined }>('/interaction/:uid/login', async (request, reply) => {
+    const interaction = await details(request, reply);
+    if (!interaction) return reply;
+    const body = request.body ?? {};
+    if (interaction.uid !== request.params.uid || crossSite(request) || !csrfValid(interaction.uid, body.csrf)) {
+      return sendPage(reply, 403, errorPage('Request refused', 'The form was not submitted from this sign-in page. Start signing in again from the application.'));
+    }
+    if (interaction.prompt.name !== 'login') return render(request, reply, interaction);
+    const username = typeof body.username === 'string' ? body.username.slice(0, 254) : '';
+    const password = typeof body.password === 'string' ? body.password : '';
+    if (!signInLimiter.take(request.ip)) {
+      return render(request, reply, interaction, 429, 'Too many sign-in attempts. Wait a few minutes and try again.', username);
+    }
+    if (!username || !password) return render(request, reply, interaction, 400, 'Enter your username or email and your password.', username);
+    const result = await deps.directory.users.signIn(username, password);
+    if (!result.ok) {
+      request.log.info({ reason: result.reason }, 'sign-in refused');
+      return render(request, reply, interaction, 200, GENERIC_FAILURE, username);
+    }
+    return deps.provider().interactionFinished(
+      request.raw,
+      reply.hijack().raw,
+      { login: { accountId: result.user.id, amr: ['pwd'], remember: true } },
+      { mergeWithLastSubmission: false },
+    );
+  });
+
+  app.post<{ Params: { uid: string }; Body: Record<string, unknown> | undefined }>('/interaction/:uid/abort', async (request, reply) => {
+    const interaction = await details(request, reply);
+    if (!interaction) return reply;
+    if (interaction.uid !== request.params.uid || crossSite(request) || !csrfValid(interaction.uid, request.body?.csrf)) {
+      return sendPage(reply, 403, errorPage('Request refused', 'The form was not submitted from this page. Start again from the application.'));
+    }
+    return deps.provider().interactionFinished(
+      request.raw,
+      reply.hijack().raw,
+      { error: 'access_denied', error_description: 'The user is not assigned to this application.' },
+      { mergeWithLastSubmission: false },
+    );
+  });
+}

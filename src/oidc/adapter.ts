@@ -1,0 +1,116 @@
+import type { Kysely } from 'kysely';
+import type { Adapter, AdapterPayload } from 'oidc-provider';
+import type { AccessResolver } from '../directory/access.ts';
+import type { AppStore } from '../directory/apps.ts';
+import type { Database } from '../storage/schema.ts';
+import { clientMetadata } from './clients.ts';
+
+const epoch = () => Math.floor(Date.now() / 1000);
+
+/**
+ * oidc-provider's storage: every session, interaction, code, token and grant is a row of
+ * oidc_payloads, so a restart (or another node) loses nothing. Clients are read from the apps table.
+ * Grants are the one place every token use passes through (code exchange, refresh, userinfo,
+ * introspection), so that is where directory access is checked again.
+ */
+export function createAdapterClass(db: Kysely<Database>, apps: AppStore, access: AccessResolver) {
+  return class GatehouseAdapter implements Adapter {
+    readonly model: string;
+
+    constructor(model: string) {
+      this.model = model;
+    }
+
+    async upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
+      const row = {
+        model: this.model,
+        id,
+        payload: JSON.stringify(payload),
+        grant_id: payload.grantId ?? null,
+        client_id: payload.clientId ?? null,
+        uid: payload.uid ?? null,
+        user_code: payload.userCode ?? null,
+        expires_at: expiresIn ? epoch() + expiresIn : null,
+        consumed_at: null,
+      };
+      await db
+        .insertInto('oidc_payloads')
+        .values(row)
+        .onConflict((oc) =>
+          oc.columns(['model', 'id']).doUpdateSet({
+            payload: row.payload,
+            grant_id: row.grant_id,
+            client_id: row.client_id,
+            uid: row.uid,
+            user_code: row.user_code,
+            expires_at: row.expires_at,
+          }),
+        )
+        .execute();
+    }
+
+    async find(id: string): Promise<AdapterPayload | undefined> {
+      if (this.model === 'Client') {
+        const app = await apps.rowByClientId(id);
+        return app && app.active === 1 ? clientMetadata(app) : undefined;
+      }
+      const row = await db
+        .selectFrom('oidc_payloads')
+        .select(['payload', 'expires_at', 'consumed_at'])
+        .where('model', '=', this.model)
+        .where('id', '=', id)
+        .executeTakeFirst();
+      const payload = this.revive(row);
+      if (payload && this.model === 'Grant' && payload.accountId && payload.clientId) {
+        const decision = await access.decide(payload.accountId, payload.clientId);
+        if (!decision.allowed) return undefined;
+      }
+      return payload;
+    }
+
+    async findByUid(uid: string): Promise<AdapterPayload | undefined> {
+      const row = await db
+        .selectFrom('oidc_payloads')
+        .select(['payload', 'expires_at', 'consumed_at'])
+        .where('model', '=', this.model)
+        .where('uid', '=', uid)
+        .executeTakeFirst();
+      return this.revive(row);
+    }
+
+    async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
+      const row = await db
+        .selectFrom('oidc_payloads')
+        .select(['payload', 'expires_at', 'consumed_at'])
+        .where('model', '=', this.model)
+        .where('user_code', '=', userCode)
+        .executeTakeFirst();
+      return this.revive(row);
+    }
+
+    async consume(id: string): Promise<void> {
+      await db.updateTable('oidc_payloads').set({ consumed_at: epoch() }).where('model', '=', this.model).where('id', '=', id).execute();
+    }
+
+    async destroy(id: string): Promise<void> {
+      await db.deleteFrom('oidc_payloads').where('model', '=', this.model).where('id', '=', id).execute();
+    }
+
+    async revokeByGrantId(grantId: string): Promise<void> {
+      await db.deleteFrom('oidc_payloads').where('model', '=', this.model).where('grant_id', '=', grantId).execute();
+    }
+
+    private revive(row: { payload: string; expires_at: number | null; consumed_at: number | null } | undefined): AdapterPayload | undefined {
+      if (!row || (row.expires_at !== null && row.expires_at <= epoch())) return undefined;
+      const payload = JSON.parse(row.payload) as AdapterPayload;
+      if (row.consumed_at !== null) payload.consumed = row.consumed_at;
+      return payload;
+    }
+  };
+}
+
+/** Expired rows are dead weight: each node sweeps them now and then. */
+export async function purgeExpired(db: Kysely<Database>): Promise<number> {
+  const result = await db.deleteFrom('oidc_payloads').where('expires_at', '<=', epoch()).executeTakeFirst();
+  return Number(result.numDeletedRows);
+}

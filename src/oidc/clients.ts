@@ -1,0 +1,32 @@
+import type { AdapterPayload } from 'oidc-provider';
+import type { AppRow } from '../directory/apps.ts';
+
+/**
+ * An app as oidc-provider sees it. The "secret" handed over is the stored hash: the provider's
+ * secret comparison is replaced (see provider.ts) to hash what the client presents.
+ */
+export function clientMetadata(app: AppRow): AdapterPayload | undefined {
+  // A confidential app without a secret (switched from public) stays unusable until one is issued.
+  if (app.auth_method !== 'none' && !app.client_secret_hash) return undefined;
+  const scopes = ['openid', ...(JSON.parse(app.scopes) as string[])];
+  const grantTypes = ['authorization_code'];
+  if (app.refresh_token === 1) {
+    grantTypes.push('refresh_token');
+    scopes.push('offline_access');
+  }
+  const metadata: AdapterPayload = {
+    client_id: app.client_id,
+    client_name: app.label,
+    application_type: 'web',
+    redirect_uris: JSON.parse(app.redirect_uris) as string[],
+    post_logout_redirect_uris: JSON.parse(app.post_logout_redirect_uris) as string[],
+    response_types: ['code'],
+    grant_types: grantTypes,
+    token_endpoint_auth_method: app.auth_method as 'none',
+    id_token_signed_response_alg: 'RS256',
+    gatehouse_scopes: scopes.join(' '),
+    gatehouse_refresh_token_ttl: app.refresh_token_ttl,
+  };
+  if (app.client_secret_hash && app.auth_method !== 'none') metadata.client_secret = app.client_secret_hash;
+  return metadata;
+}

@@ -1,0 +1,258 @@
+import type { ServerResponse } from 'node:http';
+import type { Kysely } from 'kysely';
+import Provider, { type Configuration, type KoaContextWithOIDC, interactionPolicy } from 'oidc-provider';
+import type { AccessDecision, AccessResolver } from '../directory/access.ts';
+import type { AppStore } from '../directory/apps.ts';
+import { clientSecretMatches } from '../directory/secrets.ts';
+import type { Database } from '../storage/schema.ts';
+import { APP_CLAIMS, type ClaimsWithApp, createFindAccount } from './account.ts';
+import { createAdapterClass } from './adapter.ts';
+import { ID_TOKEN_TTL } from './keys.ts';
+import { deriveKey } from './secret-key.ts';
+import { PAGE_CSP, errorPage, logoutPage, signedOutPage } from './views.ts';
+
+/** JumpCloud's endpoint paths, so that apps configured for JumpCloud only change the issuer. */
+export const ROUTES = {
+  authorization: '/oauth2/auth',
+  token: '/oauth2/token',
+  userinfo: '/userinfo',
+  jwks: '/.well-known/jwks.json',
+  revocation: '/oauth2/revoke',
+  introspection: '/oauth2/introspect',
+  end_session: '/oauth2/sessions/logout',
+} as const;
+
+export const ACCESS_TOKEN_TTL = 3600;
+export const AUTHORIZATION_CODE_TTL = 60;
+export const SESSION_TTL = 14 * 24 * 3600;
+export const INTERACTION_TTL = 30 * 60;
+
+const SCOPE_CLAIMS = {
+  openid: ['sub'],
+  profile: ['name', 'given_name', 'family_name', 'preferred_username', 'updated_at'],
+  email: ['email', 'email_verified'],
+} as const;
+
+export interface ProviderDependencies {
+  issuer: string;
+  db: Kysely<Database>;
+  apps: AppStore;
+  access: AccessResolver;
+  jwks: { keys: object[] };
+  secret: Buffer;
+  trustProxy: boolean;
+  onServerError?: (error: unknown) => void;
+}
+
+/**
+ * Memoises access decisions for the length of one request: the grant, the account and the
+ * interaction policy each ask, and one request needs one answer.
+ */
+function perRequestAccess(access: AccessResolver): AccessResolver {
+  const cache = new WeakMap<object, Map<string, Promise<AccessDecision>>>();
+  return {
+    decide(userId, clientId) {
+      const ctx = Provider.ctx as object | undefined;
+      if (!ctx) return access.decide(userId, clientId);
+      let decisions = cache.get(ctx);
+      if (!decisions) cache.set(ctx, (decisions = new Map()));
+      const key = `${userId}\n${clientId}`;
+      let decision = decisions.get(key);
+      if (!decision) decisions.set(key, (decision = access.decide(userId, clientId)));
+      return decision;
+    },
+  };
+}
+
+type OidcClient = NonNullable<KoaContextWithOIDC['oidc']['client']> & {
+  gatehouse_scopes?: string;
+  gatehouse_refresh_token_ttl?: number;
+};
+
+const clientScopes = (client: OidcClient): Set<string> => new Set((client.gatehouse_scopes ?? 'openid').split(' '));
+
+/**
+ * oidc-provider drops offline_access unless prompt=consent (OIDC Core §11). Apps registered by an
+ * administrator with the refresh grant on are pre-approved for offline access — the "other
+ * conditions" that section allows — so restore it when the app asked for it.
+ */
+function restoreOfflineAccess(ctx: KoaContextWithOIDC): void {
+  const client = ctx.oidc.client as OidcClient | undefined;
+  if (ctx.oidc.route !== 'authorization' || !client || !clientScopes(client).has('offline_access')) return;
+  const raw = (ctx.method === 'POST' ? (ctx.oidc.body as Record<string, unknown> | undefined)?.scope : ctx.query.scope) ?? '';
+  const params = ctx.oidc.params as { scope?: string; response_type?: string };
+  if (typeof raw !== 'string' || !raw.split(' ').includes('offline_access')) return;
+  if (!params.response_type?.split(' ').includes('code')) return;
+  const scopes = new Set(params.scope?.split(' '));
+  if (!scopes.has('offline_access')) params.scope = [...scopes, 'offline_access'].join(' ');
+}
+
+/** Claims the app may receive through scopes: those of its allowed scopes, plus the protocol's own. */
+function claimsForScopes(scopes: Set<string>): Set<string> {
+  const claims = new Set(['sub', 'sid', 'auth_time', 'acr', 'amr', 'iss']);
+  for (const [scope, names] of Object.entries(SCOPE_CLAIMS)) if (scopes.has(scope)) for (const name of names) claims.add(name);
+  return claims;
+}
+
+export function createProvider(deps: ProviderDependencies): Provider {
+  const access = perRequestAccess(deps.access);
+  const Adapter = createAdapterClass(deps.db, deps.apps, access);
+  const policy = interactionPolicy.base();
+  // Runs first on every authorization request, while the raw request is still at hand; the
+  // interaction then stores the restored scope for the resumed request.
+  policy.get('login')?.checks.add(
+    new interactionPolicy.Check('restore_offline_access', 'offline access for pre-approved apps', (ctx) => {
+      restoreOfflineAccess(ctx);
+      return interactionPolicy.Check.NO_NEED_TO_PROMPT;
+    }),
+    0,
+  );
+
+  // Deny by default, after sign-in and before anything else: a person outside the app's groups gets
+  // a page that says so (or, with prompt=none, the app gets access_denied straight away).
+  policy.add(
+    new interactionPolicy.Prompt(
+      { name: 'app_access', requestable: false },
+      new interactionPolicy.Check('app_access_denied', 'End-User has no access to this application', 'access_denied', async (ctx) => {
+        const { session, client } = ctx.oidc;
+        if (!session?.accountId || !client) return interactionPolicy.Check.NO_NEED_TO_PROMPT;
+        const decision = await access.decide(session.accountId, client.clientId);
+        return decision.allowed ? interactionPolicy.Check.NO_NEED_TO_PROMPT : interactionPolicy.Check.REQUEST_PROMPT;
+      }),
+    ),
+    1,
+  );
+
+  const configuration: Configuration = {
+    adapter: Adapter,
+    clients: [],
+    findAccount: createFindAccount(access),
+    jwks: deps.jwks as Configuration['jwks'],
+    routes: ROUTES,
+    scopes: ['openid', 'offline_access', 'profile', 'email'],
+    claims: Object.fromEntries(Object.entries(SCOPE_CLAIMS).map(([k, v]) => [k, [...v]])),
+    // JumpCloud puts the scope claims in the ID token too, and code-flow apps read them there.
+    conformIdTokenClaims: false,
+    responseTypes: ['code'],
+    pkce: { required: (_ctx, client) => client.tokenEndpointAuthMethod === 'none' },
+    rotateRefreshToken: true,
+    allowOmittingSingleRegisteredRedirectUri: false,
+    extraClientMetadata: { properties: ['gatehouse_scopes', 'gatehouse_refresh_token_ttl'] },
+    cookies: {
+      keys: [deriveKey(deps.secret, 'cookies').toString('base64url')],
+      long: { httpOnly: true, sameSite: 'lax', signed: true },
+      short: { httpOnly: true, sameSite: 'lax', signed: true },
+    },
+    ttl: {
+      AccessToken: ACCESS_TOKEN_TTL,
+      AuthorizationCode: AUTHORIZATION_CODE_TTL,
+      IdToken: ID_TOKEN_TTL,
+      Interaction: INTERACTION_TTL,
+      Session: SESSION_TTL,
+      Grant: (ctx) => (ctx.oidc.client as OidcClient | undefined)?.gatehouse_refresh_token_ttl ?? SESSION_TTL,
+      RefreshToken: (_ctx, _token, client) => (client as OidcClient).gatehouse_refresh_token_ttl ?? SESSION_TTL,
+    },
+    features: {
+      devInteractions: { enabled: false },
+      // A token may be introspected only by the app it was issued to.
+      introspection: { enabled: true, allowedPolicy: (_ctx, client, token) => token.clientId === client.clientId },
+      revocation: { enabled: true },
+      claimsParameter: { enabled: true },
+      userinfo: { enabled: true },
+      rpInitiatedLogout: {
+        enabled: true,
+        async logoutSource(ctx, form) {
+          const hint = (ctx.oidc.params as { id_token_hint?: string } | undefined)?.id_token_hint;
+          ctx.set('Content-Security-Policy', PAGE_CSP);
+          ctx.type = 'html';
+          ctx.body = logoutPage({ form, app: ctx.oidc.client?.clientName, autoSubmit: Boolean(hint && ctx.oidc.client) });
+        },
+        async postLogoutSuccessSource(ctx) {
+          ctx.set('Content-Security-Policy', PAGE_CSP);
+          ctx.type = 'html';
+          ctx.body = signedOutPage();
+        },
+      },
+    },
+    interactions: {
+      policy,
+      url: (_ctx, interaction) => `/interaction/${interaction.uid}`,
+    },
+    async loadExistingGrant(ctx) {
+      const { client, session } = ctx.oidc;
+      if (!client || !session?.accountId) return undefined;
+      const decision = await access.decide(session.accountId, client.clientId);
+      if (!decision.allowed) return undefined;
+      const oidcClient = client as OidcClient;
+
+      const grantId = ctx.oidc.result?.consent?.grantId ?? session.grantIdFor(client.clientId);
+      let grant = grantId ? await ctx.oidc.provider.Grant.find(grantId) : undefined;
+      let changed = false;
+      if (!grant) {
+        grant = new ctx.oidc.provider.Grant({ clientId: client.clientId, accountId: session.accountId });
+        changed = true;
+      }
+      // Admin-registered apps need no consent screen: grant what the app is allowed, refuse the rest.
+      const allowedScopes = clientScopes(oidcClient);
+      const encountered = new Set(grant.getOIDCScopeEncountered().split(' '));
+      const newScopes = [...ctx.oidc.requestParamOIDCScopes].filter((scope) => !encountered.has(scope));
+      if (newScopes.length) {
+        const granted = newScopes.filter((scope) => allowedScopes.has(scope));
+        const refused = newScopes.filter((scope) => !allowedScopes.has(scope));
+        if (granted.length) grant.addOIDCScope(granted.join(' '));
+        if (refused.length) grant.rejectOIDCScope(refused.join(' '));
+        changed = true;
+      }
+      const allowedClaims = claimsForScopes(allowedScopes);
+      const knownClaims = new Set(grant.getOIDCClaimsEncountered());
+      const newClaims = [...ctx.oidc.requestParamClaims].filter((claim) => !knownClaims.has(claim));
+      if (newClaims.length) {
+        const granted = newClaims.filter((claim) => allowedClaims.has(claim));
+        const refused = newClaims.filter((claim) => !allowedClaims.has(claim));
+        if (granted.length) grant.addOIDCClaims(granted);
+        if (refused.length) grant.rejectOIDCClaims(refused);
+        changed = true;
+      }
+      if (changed) await grant.save();
+      return grant;
+    },
+    clientBasedCORS(_ctx, origin, client) {
+      // Browser apps (public clients) call the token and userinfo endpoints from their own origin.
+      return client.redirectUris?.some((uri) => URL.parse(uri)?.origin === origin) ?? false;
+    },
+    async renderError(ctx, out, error) {
+      ctx.set('Content-Security-Policy', PAGE_CSP);
+      ctx.type = 'html';
+      const status = (error as { statusCode?: number }).statusCode ?? 500;
+      if (status >= 500) deps.onServerError?.(error);
+      ctx.body = errorPage(
+        'Sign-in could not continue',
+        'The application sent a request Gatehouse cannot accept. Go back to the application and try again; if it keeps happening, tell its administrator.',
+        out as unknown as Record<string, string>,
+      );
+    },
+  };
+
+  const provider = new Provider(deps.issuer, configuration);
+  // Mapped attributes and the groups claim have names each app chooses (https://app.hoop.dev/groups),
+  // so they can't be declared as scope claims up front: add them after the standard scope filtering.
+  const BaseClaims = provider.Claims as unknown as new (...args: unknown[]) => { available: ClaimsWithApp; result(): Promise<object> };
+  const AppAwareClaims = class extends BaseClaims {
+    override async result() {
+      const claims = await super.result();
+      const extra = this.available[APP_CLAIMS];
+      return extra ? { ...claims, ...extra } : claims;
+    }
+  };
+  Object.defineProperty(provider, 'Claims', { value: AppAwareClaims });
+  provider.proxy = deps.trustProxy;
+  // Only a hash of each secret is stored: compare by hashing what the client presents.
+  provider.Client.prototype.compareClientSecret = function compareClientSecret(this: { clientSecret?: string }, actual: string) {
+    return clientSecretMatches(actual, this.clientSecret);
+  };
+  provider.on('server_error', (_ctx: unknown, error: unknown) => deps.onServerError?.(error));
+  return provider;
+}
+
+export type { Provider };
+export const noStore = (res: ServerResponse) => res.setHeader('Cache-Control', 'no-store');

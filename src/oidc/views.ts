@@ -1,0 +1,100 @@
+import { createHash } from 'node:crypto';
+
+/** Escapes text for HTML element content and double-quoted attribute values. */
+export function html(value: unknown): string {
+  return String(value ?? '').replace(/[&<>"'`]/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+const STYLE = `
+*{box-sizing:border-box}body{margin:0;min-height:100vh;display:flex;align-items:center;justify-content:center;
+font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;background:#f4f5f7;color:#1d2433}
+main{width:100%;max-width:400px;margin:24px;padding:32px;background:#fff;border-radius:12px;box-shadow:0 1px 3px rgba(0,0,0,.12)}
+h1{font-size:1.35rem;margin:0 0 4px}p{margin:0 0 16px;color:#4a5568}.brand{font-weight:700;letter-spacing:.02em;color:#2b4acb;margin-bottom:20px}
+label{display:block;font-weight:600;margin:16px 0 6px}input{width:100%;padding:10px 12px;font:inherit;border:1px solid #c3c9d4;border-radius:8px}
+input:focus{outline:2px solid #2b4acb;outline-offset:1px;border-color:#2b4acb}
+button{width:100%;margin-top:24px;padding:11px;font:inherit;font-weight:600;color:#fff;background:#2b4acb;border:0;border-radius:8px;cursor:pointer}
+button:hover{background:#2339a8}button.secondary{background:#fff;color:#2b4acb;border:1px solid #2b4acb;margin-top:12px}
+.error{padding:10px 12px;margin:16px 0 0;border-radius:8px;background:#fdecec;color:#9b1c1c}
+.app{display:flex;gap:10px;align-items:center;margin:0 0 8px;color:#4a5568}.app img{width:28px;height:28px}
+dl{font-size:.85rem;color:#4a5568}dt{font-weight:600}dd{margin:0 0 8px;word-break:break-all}
+`;
+
+/** The page CSP allows exactly this stylesheet and no script at all. */
+export const STYLE_HASH = `'sha256-${createHash('sha256').update(STYLE).digest('base64')}'`;
+const AUTO_SUBMIT = `document.getElementById('op.logoutForm').insertAdjacentHTML('beforeend','<input type="hidden" name="logout" value="yes">');document.getElementById('op.logoutForm').submit();`;
+const AUTO_SUBMIT_HASH = `'sha256-${createHash('sha256').update(AUTO_SUBMIT).digest('base64')}'`;
+export const PAGE_CSP = `default-src 'none'; style-src ${STYLE_HASH}; script-src ${AUTO_SUBMIT_HASH}; img-src data:; frame-ancestors 'none'; base-uri 'none'`;
+
+export function page(title: string, body: string): string {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<meta name="referrer" content="no-referrer"><title>${html(title)} · Gatehouse</title><style>${STYLE}</style></head>
+<body><main><div class="brand">Gatehouse</div>${body}</main></body></html>`;
+}
+
+export interface AppView {
+  label: string;
+  icon?: { mediaType: string; base64: string } | null;
+}
+
+function appLine(app: AppView | undefined): string {
+  if (!app) return '';
+  const icon = app.icon ? `<img alt="" src="data:${html(app.icon.mediaType)};base64,${html(app.icon.base64)}">` : '';
+  return `<div class="app">${icon}<span>to continue to <strong>${html(app.label)}</strong></span></div>`;
+}
+
+export function signInPage(options: { action: string; csrf: string; app?: AppView; username?: string; error?: string }): string {
+  const error = options.error ? `<div class="error" role="alert">${html(options.error)}</div>` : '';
+  return page(
+    'Sign in',
+    `<h1>Sign in</h1>${appLine(options.app)}${error}
+<form method="post" action="${html(options.action)}" autocomplete="on">
+<input type="hidden" name="csrf" value="${html(options.csrf)}">
+<label for="username">Username or email</label>
+<input id="username" name="username" type="text" autocomplete="username" autocapitalize="none" spellcheck="false" required maxlength="254" value="${html(options.username ?? '')}"${options.username ? '' : ' autofocus'}>
+<label for="password">Password</label>
+<input id="password" name="password" type="password" autocomplete="current-password" required maxlength="1024"${options.username ? ' autofocus' : ''}>
+<button type="submit">Sign in</button>
+</form>`,
+  );
+}
+
+export function noAccessPage(options: { action: string; csrf: string; app: AppView; username: string }): string {
+  return page(
+    'No access',
+    `<h1>You don't have access to ${html(options.app.label)}</h1>
+<p>You are signed in as <strong>${html(options.username)}</strong>, but your administrator has not given you access to this application. Ask them to add you to a group assigned to it.</p>
+<form method="post" action="${html(options.action)}">
+<input type="hidden" name="csrf" value="${html(options.csrf)}">
+<button type="submit">Return to ${html(options.app.label)}</button>
+</form>`,
+  );
+}
+
+export function errorPage(title: string, message: string, details?: Record<string, string>): string {
+  const list = details
+    ? `<dl>${Object.entries(details)
+        .map(([k, v]) => `<dt>${html(k)}</dt><dd>${html(v)}</dd>`)
+        .join('')}</dl>`
+    : '';
+  return page(title, `<h1>${html(title)}</h1><p>${html(message)}</p>${list}`);
+}
+
+/**
+ * RP-initiated logout. When the app proved who is signing out (a valid id_token_hint) the page
+ * submits itself, as JumpCloud skips the question then; without JavaScript the buttons still work.
+ */
+export function logoutPage(options: { form: string; app?: string | undefined; autoSubmit: boolean }): string {
+  const from = options.app ? ` and return to ${html(options.app)}` : '';
+  const script = options.autoSubmit ? `<script>${AUTO_SUBMIT}</script>` : '';
+  return page(
+    'Sign out',
+    `<h1>Sign out?</h1><p>This ends your Gatehouse session${from}.</p>${options.form}
+<button type="submit" form="op.logoutForm" name="logout" value="yes" autofocus>Sign out</button>
+<button type="submit" form="op.logoutForm" class="secondary">Stay signed in</button>${script}`,
+  );
+}
+
+export function signedOutPage(): string {
+  return page('Signed out', '<h1>You are signed out</h1><p>You can close this window.</p>');
+}

@@ -1,0 +1,62 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { DatabaseSync, type SQLInputValue } from 'node:sqlite';
+import { Kysely, PostgresDialect, SqliteDialect, type SqliteDatabase } from 'kysely';
+import pg from 'pg';
+import { migrate } from './migrate.ts';
+import type { Database } from './schema.ts';
+
+export type DialectName = 'sqlite' | 'postgres';
+
+export interface Storage {
+  db: Kysely<Database>;
+  dialect: DialectName;
+  close(): Promise<void>;
+}
+
+export interface StorageOptions {
+  dataDir: string;
+  databaseUrl?: string | undefined;
+}
+
+// int8 (bigint) columns hold epoch seconds; they fit a JS number, so parse them as one.
+pg.types.setTypeParser(20, (value: string) => Number(value));
+
+/** node:sqlite speaks a slightly different statement API from the better-sqlite3 one Kysely expects. */
+function wrapNodeSqlite(database: DatabaseSync): SqliteDatabase {
+  return {
+    close: () => database.close(),
+    prepare(sql: string) {
+      const statement = database.prepare(sql);
+      return {
+        reader: statement.columns().length > 0,
+        all: (parameters) => statement.all(...(parameters as SQLInputValue[])),
+        run: (parameters) => statement.run(...(parameters as SQLInputValue[])),
+        iterate: (parameters) => statement.iterate(...(parameters as SQLInputValue[])),
+      };
+    },
+  };
+}
+
+export async function openStorage(options: StorageOptions): Promise<Storage> {
+  let storage: Storage;
+  if (options.databaseUrl) {
+    const pool = new pg.Pool({ connectionString: options.databaseUrl, max: 10 });
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    storage = { db, dialect: 'postgres', close: () => db.destroy() };
+  } else {
+    mkdirSync(options.dataDir, { recursive: true });
+    const database = new DatabaseSync(join(options.dataDir, 'gatehouse.db'));
+    // WAL lets the CLI write while the server reads; the busy timeout serialises concurrent writers.
+    database.exec('PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;');
+    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: wrapNodeSqlite(database) }) });
+    storage = { db, dialect: 'sqlite', close: () => db.destroy() };
+  }
+  try {
+    await migrate(storage.db, storage.dialect);
+  } catch (error) {
+    await storage.close();
+    throw error;
+  }
+  return storage;
+}

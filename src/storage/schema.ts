@@ -1,0 +1,100 @@
+import type { Generated } from 'kysely';
+
+/** Booleans are stored as 0/1 integers and JSON as text so one query shape serves SQLite and PostgreSQL. */
+export interface UsersTable {
+  id: string;
+  username: string;
+  username_key: string;
+  email: string;
+  email_key: string;
+  firstname: string;
+  lastname: string;
+  displayname: string;
+  state: string;
+  account_locked: number;
+  password_hash: string | null;
+  failed_logins: number;
+  attributes: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface UserGroupsTable {
+  id: string;
+  name: string;
+  name_key: string;
+  description: string;
+  builtin: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface GroupMembersTable {
+  group_id: string;
+  user_id: string;
+}
+
+export interface AppsTable {
+  id: string;
+  label: string;
+  description: string;
+  icon: string | null;
+  active: number;
+  client_id: string;
+  client_secret_hash: string | null;
+  redirect_uris: string;
+  post_logout_redirect_uris: string;
+  login_url: string | null;
+  auth_method: string;
+  refresh_token: number;
+  scopes: string;
+  attribute_map: string;
+  groups_claim: string | null;
+  refresh_token_ttl: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface AppBindingsTable {
+  app_id: string;
+  group_id: string;
+}
+
+export interface SigningKeysTable {
+  kid: string;
+  alg: string;
+  public_jwk: string;
+  private_jwk: string;
+  state: string;
+  created_at: string;
+  retire_at: number | null;
+}
+
+export interface OidcPayloadsTable {
+  model: string;
+  id: string;
+  payload: string;
+  grant_id: string | null;
+  client_id: string | null;
+  uid: string | null;
+  user_code: string | null;
+  expires_at: number | null;
+  consumed_at: number | null;
+}
+
+export interface SchemaMigrationsTable {
+  version: number;
+  name: string;
+  applied_at: Generated<string>;
+}
+
+export interface Database {
+  users: UsersTable;
+  user_groups: UserGroupsTable;
+  group_members: GroupMembersTable;
+  apps: AppsTable;
+  app_bindings: AppBindingsTable;
+  signing_keys: SigningKeysTable;
+  oidc_payloads: OidcPayloadsTable;
+  schema_migrations: SchemaMigrationsTable;
+}
