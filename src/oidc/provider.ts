@@ -55,10 +55,16 @@ function perRequestAccess(access: AccessResolver): AccessResolver {
       const ctx = Provider.ctx as object | undefined;
       if (!ctx) return access.decide(userId, clientId);
       let decisions = cache.get(ctx);
-      if (!decisions) cache.set(ctx, (decisions = new Map()));
+      if (!decisions) {
+        decisions = new Map();
+        cache.set(ctx, decisions);
+      }
       const key = `${userId}\n${clientId}`;
       let decision = decisions.get(key);
-      if (!decision) decisions.set(key, (decision = access.decide(userId, clientId)));
+      if (!decision) {
+        decision = access.decide(userId, clientId);
+        decisions.set(key, decision);
+      }
       return decision;
     },
   };
@@ -110,6 +116,9 @@ export function createProvider(deps: ProviderDependencies): Provider {
 
   // Deny by default, after sign-in and before anything else: a person outside the app's groups gets
   // a page that says so (or, with prompt=none, the app gets access_denied straight away).
+  // prompt=select_account (JumpCloud rejects it): ask "continue as … or use another account".
+  // Its only check is the one oidc-provider adds for requestable prompts: asked for and not yet answered.
+  policy.add(new interactionPolicy.Prompt({ name: 'select_account', requestable: true }), 1);
   policy.add(
     new interactionPolicy.Prompt(
       { name: 'app_access', requestable: false },
@@ -120,7 +129,7 @@ export function createProvider(deps: ProviderDependencies): Provider {
         return decision.allowed ? interactionPolicy.Check.NO_NEED_TO_PROMPT : interactionPolicy.Check.REQUEST_PROMPT;
       }),
     ),
-    1,
+    2,
   );
 
   const configuration: Configuration = {

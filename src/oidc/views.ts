@@ -16,7 +16,7 @@ button{width:100%;margin-top:24px;padding:11px;font:inherit;font-weight:600;colo
 button:hover{background:#2339a8}button.secondary{background:#fff;color:#2b4acb;border:1px solid #2b4acb;margin-top:12px}
 .error{padding:10px 12px;margin:16px 0 0;border-radius:8px;background:#fdecec;color:#9b1c1c}
 .app{display:flex;gap:10px;align-items:center;margin:0 0 8px;color:#4a5568}.app img{width:28px;height:28px}
-dl{font-size:.85rem;color:#4a5568}dt{font-weight:600}dd{margin:0 0 8px;word-break:break-all}
+p.or{margin-top:24px}dl{font-size:.85rem;color:#4a5568}dt{font-weight:600}dd{margin:0 0 8px;word-break:break-all}
 `;
 
 /** The page CSP allows exactly this stylesheet and no script at all. */
@@ -55,6 +55,26 @@ export function signInPage(options: { action: string; csrf: string; app?: AppVie
 <label for="password">Password</label>
 <input id="password" name="password" type="password" autocomplete="current-password" required maxlength="1024"${options.username ? ' autofocus' : ''}>
 <button type="submit">Sign in</button>
+</form>`,
+  );
+}
+
+export function selectAccountPage(options: { continueAction: string; loginAction: string; csrf: string; app?: AppView; username: string }): string {
+  return page(
+    'Choose an account',
+    `<h1>Choose an account</h1>${appLine(options.app)}
+<form method="post" action="${html(options.continueAction)}">
+<input type="hidden" name="csrf" value="${html(options.csrf)}">
+<button type="submit">Continue as ${html(options.username)}</button>
+</form>
+<p class="or">Or sign in with another account:</p>
+<form method="post" action="${html(options.loginAction)}" autocomplete="on">
+<input type="hidden" name="csrf" value="${html(options.csrf)}">
+<label for="username">Username or email</label>
+<input id="username" name="username" type="text" autocomplete="username" autocapitalize="none" spellcheck="false" required maxlength="254">
+<label for="password">Password</label>
+<input id="password" name="password" type="password" autocomplete="current-password" required maxlength="1024">
+<button type="submit" class="secondary">Sign in</button>
 </form>`,
   );
 }

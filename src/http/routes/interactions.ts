@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type Provider from 'oidc-provider';
 import type { Directory } from '../../directory/index.ts';
 import { deriveKey } from '../../oidc/secret-key.ts';
-import { PAGE_CSP, errorPage, noAccessPage, signInPage } from '../../oidc/views.ts';
+import { PAGE_CSP, errorPage, noAccessPage, selectAccountPage, signInPage } from '../../oidc/views.ts';
 import { createRateLimiter } from '../plugins/rate-limit.ts';
 
 const GENERIC_FAILURE = 'The username or password is incorrect, or the account cannot sign in right now.';
@@ -65,7 +65,7 @@ export function registerInteractionRoutes(app: FastifyInstance, deps: Interactio
     return typeof origin === 'string' && origin !== 'null' && origin !== issuerOrigin;
   }
 
-  async function render(request: FastifyRequest, reply: FastifyReply, interaction: Details, status = 200, error?: string, username?: string) {
+  async function render(reply: FastifyReply, interaction: Details, status = 200, error?: string, username?: string) {
     const { uid, prompt, params } = interaction;
     const app = await appView(params.client_id);
     if (prompt.name === 'app_access' && interaction.session?.accountId) {
@@ -76,7 +76,17 @@ export function registerInteractionRoutes(app: FastifyInstance, deps: Interactio
         noAccessPage({ action: `/interaction/${uid}/abort`, csrf: csrfToken(uid), app: app ?? { label: 'this application' }, username: user?.username ?? 'unknown' }),
       );
     }
-    if (prompt.name !== 'login') {
+    if (prompt.name === 'select_account' && interaction.session?.accountId) {
+      const user = await deps.directory.users.byId(interaction.session.accountId);
+      if (user) {
+        return sendPage(
+          reply,
+          status,
+          selectAccountPage({ continueAction: `/interaction/${uid}/continue`, loginAction: `/interaction/${uid}/login`, csrf: csrfToken(uid), username: user.username, ...(app ? { app } : {}) }),
+        );
+      }
+    }
+    if (prompt.name !== 'login' && prompt.name !== 'select_account') {
       return sendPage(reply, 400, errorPage('Sign-in could not continue', 'Go back to the application and start signing in again.'));
     }
     const hint = typeof params.login_hint === 'string' ? params.login_hint : undefined;
@@ -91,7 +101,7 @@ export function registerInteractionRoutes(app: FastifyInstance, deps: Interactio
     const interaction = await details(request, reply);
     if (!interaction) return reply;
     if (interaction.uid !== request.params.uid) return sendPage(reply, 400, errorPage('This sign-in has expired', 'Go back to the application and start signing in again.'));
-    return render(request, reply, interaction);
+    return render(reply, interaction);
   });
 
   app.post<{ Params: { uid: string }; Body: Record<string, unknown> | undefined }>('/interaction/:uid/login', async (request, reply) => {
@@ -101,37 +111,39 @@ export function registerInteractionRoutes(app: FastifyInstance, deps: Interactio
     if (interaction.uid !== request.params.uid || crossSite(request) || !csrfValid(interaction.uid, body.csrf)) {
       return sendPage(reply, 403, errorPage('Request refused', 'The form was not submitted from this sign-in page. Start signing in again from the application.'));
     }
-    if (interaction.prompt.name !== 'login') return render(request, reply, interaction);
+    if (interaction.prompt.name !== 'login' && interaction.prompt.name !== 'select_account') return render(reply, interaction);
     const username = typeof body.username === 'string' ? body.username.slice(0, 254) : '';
     const password = typeof body.password === 'string' ? body.password : '';
     if (!signInLimiter.take(request.ip)) {
-      return render(request, reply, interaction, 429, 'Too many sign-in attempts. Wait a few minutes and try again.', username);
+      return render(reply, interaction, 429, 'Too many sign-in attempts. Wait a few minutes and try again.', username);
     }
-    if (!username || !password) return render(request, reply, interaction, 400, 'Enter your username or email and your password.', username);
+    if (!username || !password) return render(reply, interaction, 400, 'Enter your username or email and your password.', username);
     const result = await deps.directory.users.signIn(username, password);
     if (!result.ok) {
       request.log.info({ reason: result.reason }, 'sign-in refused');
-      return render(request, reply, interaction, 200, GENERIC_FAILURE, username);
+      return render(reply, interaction, 200, GENERIC_FAILURE, username);
     }
     return deps.provider().interactionFinished(
       request.raw,
       reply.hijack().raw,
-      { login: { accountId: result.user.id, amr: ['pwd'], remember: true } },
+      // Signing in also answers prompt=select_account: the person chose this account.
+      { login: { accountId: result.user.id, amr: ['pwd'], remember: true }, select_account: {} },
       { mergeWithLastSubmission: false },
     );
   });
 
-  app.post<{ Params: { uid: string }; Body: Record<string, unknown> | undefined }>('/interaction/:uid/abort', async (request, reply) => {
-    const interaction = await details(request, reply);
-    if (!interaction) return reply;
-    if (interaction.uid !== request.params.uid || crossSite(request) || !csrfValid(interaction.uid, request.body?.csrf)) {
-      return sendPage(reply, 403, errorPage('Request refused', 'The form was not submitted from this page. Start again from the application.'));
-    }
-    return deps.provider().interactionFinished(
-      request.raw,
-      reply.hijack().raw,
-      { error: 'access_denied', error_description: 'The user is not assigned to this application.' },
-      { mergeWithLastSubmission: false },
-    );
-  });
+  /** A button on one of our pages that ends the interaction with a fixed result. */
+  function finishWith(path: string, prompt: string, result: Parameters<Provider['interactionFinished']>[2], merge: boolean) {
+    app.post<{ Params: { uid: string }; Body: Record<string, unknown> | undefined }>(`/interaction/:uid/${path}`, async (request, reply) => {
+      const interaction = await details(request, reply);
+      if (!interaction) return reply;
+      if (interaction.uid !== request.params.uid || crossSite(request) || !csrfValid(interaction.uid, request.body?.csrf)) {
+        return sendPage(reply, 403, errorPage('Request refused', 'The form was not submitted from this page. Start again from the application.'));
+      }
+      if (interaction.prompt.name !== prompt) return render(reply, interaction);
+      return deps.provider().interactionFinished(request.raw, reply.hijack().raw, result, { mergeWithLastSubmission: merge });
+    });
+  }
+  finishWith('abort', 'app_access', { error: 'access_denied', error_description: 'The user is not assigned to this application.' }, false);
+  finishWith('continue', 'select_account', { select_account: {} }, true);
 }

@@ -1,0 +1,219 @@
+import { readFileSync } from 'node:fs';
+import { extname } from 'node:path';
+import { type App, type AppIcon, type AttributeMapping, AUTH_METHODS, MAPPABLE_FIELDS, type MappableField, OPTIONAL_SCOPES } from '../directory/apps.ts';
+import { APP_ARG, CliFailure, type CommandGroup, type CommandSpec, type Context, GROUP_ARG, type Output, fields, hint, table } from './command.ts';
+
+const UNITS: Record<string, number> = { '': 1, s: 1, m: 60, h: 3600, d: 86400 };
+
+/** 30d, 12h, 90m, 3600s or 3600 → seconds; undefined when absent. */
+export function parseDuration(ctx: Context, name: string): number | undefined {
+  const text = ctx.string(name);
+  if (text === undefined) return undefined;
+  const match = /^(\d+)\s*([smhd]?)$/.exec(text.trim());
+  if (!match) throw ctx.usage(`--${name} expects a duration like 30d, 12h, 90m, 3600s or 3600 (got "${text}")`);
+  return Number(match[1]) * (UNITS[match[2] ?? ''] ?? 1);
+}
+
+export function formatDuration(seconds: number): string {
+  for (const [unit, size] of [['d', 86400], ['h', 3600], ['m', 60]] as const) {
+    if (seconds >= size && seconds % size === 0) return `${seconds / size}${unit}`;
+  }
+  return `${seconds}s`;
+}
+
+/**
+ * `--map CLAIM=FIELD`: a user field, or `attributes.NAME` for a custom attribute. Anything else is
+ * passed on as a field so that the store refuses it with the list of fields it knows.
+ */
+function mappings(ctx: Context): AttributeMapping[] {
+  const fromFields = ctx.pairs('map').map(([claim, source]): AttributeMapping => {
+    if (source.startsWith('attributes.')) return { claim, source: 'attribute', attribute: source.slice('attributes.'.length) };
+    return { claim, source: 'field', field: source as MappableField };
+  });
+  const constants = ctx.pairs('map-constant').map(([claim, value]): AttributeMapping => ({ claim, source: 'constant', value }));
+  return [...fromFields, ...constants];
+}
+
+function readIcon(ctx: Context): AppIcon | undefined {
+  const file = ctx.string('icon');
+  if (file === undefined) return undefined;
+  const ext = extname(file).toLowerCase();
+  const mediaType = ext === '.png' ? 'image/png' : ext === '.svg' ? 'image/svg+xml' : undefined;
+  if (!mediaType) throw ctx.usage(`--icon takes a .png or .svg file (got "${file}")`);
+  try {
+    return { mediaType, base64: readFileSync(file).toString('base64') };
+  } catch (error) {
+    throw new CliFailure(`Cannot read the icon file "${file}" (${(error as NodeJS.ErrnoException).code ?? 'error'}).`);
+  }
+}
+
+const discoveryUrl = (issuer: string): string => `${issuer}/.well-known/openid-configuration`;
+
+function describeMapping(m: AttributeMapping): string {
+  if (m.source === 'field') return `${m.claim} <- ${m.field}`;
+  if (m.source === 'attribute') return `${m.claim} <- attributes.${m.attribute}`;
+  return `${m.claim} = ${JSON.stringify(m.value)}`;
+}
+
+function appFields(app: App, groups: readonly { name: string }[], issuer: string): string {
+  return fields([
+    ['id', app.id],
+    ['label', app.label],
+    ['description', app.description],
+    ['status', app.active ? 'active' : 'inactive'],
+    ['client_id', app.client_id],
+    ['client secret', app.auth_method === 'none' ? 'none (public client)' : app.has_client_secret ? 'set (shown only once; see apps regenerate-secret)' : 'not set (see apps regenerate-secret)'],
+    ['auth method', app.auth_method],
+    ['redirect URIs', app.redirect_uris],
+    ['post-logout URIs', app.post_logout_redirect_uris],
+    ['login URL', app.login_url ?? ''],
+    ['scopes', ['openid', ...app.scopes].join(' ')],
+    ['refresh tokens', app.refresh_token ? `yes (lifetime ${formatDuration(app.refresh_token_ttl)})` : 'no'],
+    ['claims', app.attribute_mapping.map(describeMapping)],
+    ['groups claim', app.groups_claim ?? ''],
+    ['groups', groups.map((g) => g.name)],
+    ['icon', app.icon ? `${app.icon.mediaType}, ${Buffer.from(app.icon.base64, 'base64').length} bytes` : ''],
+    ['issuer', issuer],
+    ['discovery', discoveryUrl(issuer)],
+    ['created', app.created],
+    ['updated', app.updated],
+  ]);
+}
+
+/** The one place a client secret is ever printed. */
+function secretOutput(headline: string, app: App, clientSecret: string | null, issuer: string): Output {
+  const lines = [headline, fields([['client_id', app.client_id], ['client_secret', clientSecret ?? 'none (public client: auth method none)'], ['discovery', discoveryUrl(issuer)]])];
+  if (clientSecret) lines.push('The client secret will not be shown again: store it now.');
+  return { data: { app, client_id: app.client_id, client_secret: clientSecret }, text: lines.join('\n') };
+}
+
+const create: CommandSpec = {
+  name: 'apps create',
+  summary: 'Register an OpenID Connect app; prints its client_id and, once, its client secret.',
+  options: {
+    label: { type: 'string', required: true, value: 'LABEL', description: 'Display label.' },
+    'redirect-uri': { type: 'string', multiple: true, required: true, value: 'URI', description: 'Absolute redirect URI, without fragment.' },
+    'login-url': { type: 'string', value: 'URL', description: "Where the app's own sign-in starts (for the app launcher)." },
+    'auth-method': { type: 'string', value: 'METHOD', description: 'Client authentication at the token endpoint: client_secret_basic (default), client_secret_post, or none for a public client.' },
+    'refresh-token': { type: 'boolean', description: 'Allow the refresh_token grant.' },
+    'refresh-token-ttl': { type: 'string', value: 'DURATION', description: 'Refresh-token lifetime: 30d, 12h, 90m, 3600s or 3600 (default 30d).' },
+    scope: { type: 'string', multiple: true, value: OPTIONAL_SCOPES.join('|'), description: 'An optional scope the app may ask for (openid is always on).' },
+    map: { type: 'string', multiple: true, value: 'CLAIM=FIELD', description: `Put a user field in a claim: ${MAPPABLE_FIELDS.join(', ')} or attributes.NAME.` },
+    'map-constant': { type: 'string', multiple: true, value: 'CLAIM=VALUE', description: 'Put a fixed value in a claim.' },
+    'groups-claim': { type: 'string', value: 'NAME', description: "Claim listing the user's groups bound to the app." },
+    'post-logout-redirect-uri': { type: 'string', multiple: true, value: 'URI', description: 'Where the app may send people after sign-out.' },
+    description: { type: 'string', value: 'TEXT', description: 'Description.' },
+    icon: { type: 'string', value: 'FILE.png|FILE.svg', description: 'Icon image (at most 256 KiB).' },
+  },
+  notes: 'Nobody can use the app until a group is bound to it: gatehouse apps bind APP GROUP',
+  async run(ctx) {
+    const input = {
+      label: ctx.need('label'),
+      description: ctx.string('description'),
+      redirect_uris: ctx.strings('redirect-uri'),
+      post_logout_redirect_uris: ctx.strings('post-logout-redirect-uri'),
+      login_url: ctx.string('login-url'),
+      auth_method: ctx.choice('auth-method', AUTH_METHODS),
+      refresh_token: ctx.flag('refresh-token'),
+      refresh_token_ttl: parseDuration(ctx, 'refresh-token-ttl'),
+      scopes: ctx.strings('scope').map((scope) => {
+        if (!(OPTIONAL_SCOPES as readonly string[]).includes(scope)) {
+          throw ctx.usage(`--scope must be one of ${OPTIONAL_SCOPES.join(', ')} (got "${scope}"; openid is always on)`);
+        }
+        return scope as (typeof OPTIONAL_SCOPES)[number];
+      }),
+      attribute_mapping: mappings(ctx),
+      groups_claim: ctx.string('groups-claim'),
+      icon: readIcon(ctx),
+    };
+    const { directory, config } = await ctx.runtime();
+    const { app, clientSecret } = await directory.apps.create(input);
+    return secretOutput(`Created app "${app.label}" (id ${app.id}). Bind a group to it to grant access: ${hint(ctx, `apps bind ${app.client_id} GROUP`)}`, app, clientSecret, config.issuer);
+  },
+};
+
+const list: CommandSpec = {
+  name: 'apps list',
+  summary: 'List apps.',
+  async run(ctx) {
+    const { apps } = (await ctx.runtime()).directory;
+    const all = await Promise.all((await apps.list()).map(async (app) => ({ ...app, groups: await apps.boundGroups(app.id) })));
+    const text = all.length
+      ? table(
+          ['LABEL', 'CLIENT ID', 'AUTH METHOD', 'STATUS', 'GROUPS', 'ID'],
+          all.map((a) => [a.label, a.client_id, a.auth_method, a.active ? 'active' : 'inactive', a.groups.map((g) => g.name).join(', ') || '-', a.id]),
+        )
+      : 'No apps yet. Register one with: gatehouse apps create --label LABEL --redirect-uri URI';
+    return { data: all, text };
+  },
+};
+
+const show: CommandSpec = {
+  name: 'apps show',
+  summary: 'Show an app, its bound groups and the issuer it trusts.',
+  args: [APP_ARG],
+  async run(ctx) {
+    const { directory, config } = await ctx.runtime();
+    const app = await directory.apps.get(ctx.arg(0));
+    const groups = await directory.apps.boundGroups(app.id);
+    return {
+      data: { ...app, groups, issuer: config.issuer, discovery_url: discoveryUrl(config.issuer) },
+      text: appFields(app, groups, config.issuer),
+    };
+  },
+};
+
+const regenerateSecret: CommandSpec = {
+  name: 'apps regenerate-secret',
+  summary: 'Replace the client secret (the old one stops working at once); prints the new one once.',
+  args: [APP_ARG],
+  async run(ctx) {
+    const { directory, config } = await ctx.runtime();
+    const { app, clientSecret } = await directory.apps.regenerateSecret(ctx.arg(0));
+    return secretOutput(`New client secret for "${app.label}"; the previous one no longer works.`, app, clientSecret, config.issuer);
+  },
+};
+
+function binding(verb: 'bind' | 'unbind'): CommandSpec {
+  return {
+    name: `apps ${verb}`,
+    summary: verb === 'bind' ? "Grant a group's members access to an app." : "Withdraw a group's access to an app.",
+    args: [APP_ARG, GROUP_ARG],
+    async run(ctx) {
+      const { apps, groups } = (await ctx.runtime()).directory;
+      await apps[verb](ctx.arg(0), ctx.arg(1));
+      const [app, group] = await Promise.all([apps.get(ctx.arg(0)), groups.get(ctx.arg(1))]);
+      const bound = await apps.boundGroups(app.id);
+      const text = verb === 'bind' ? `Bound group ${group.name} to "${app.label}".` : `Unbound group ${group.name} from "${app.label}".`;
+      return { data: { app, groups: bound }, text: `${text} Groups with access: ${bound.map((g) => g.name).join(', ') || 'none'}.` };
+    },
+  };
+}
+
+function appAction(name: 'activate' | 'deactivate' | 'delete', summary: string, verb: string): CommandSpec {
+  return {
+    name: `apps ${name}`,
+    summary,
+    args: [APP_ARG],
+    async run(ctx) {
+      const app = await (await ctx.runtime()).directory.apps[name](ctx.arg(0));
+      return { data: app, text: `${verb} app "${app.label}" (client_id ${app.client_id}).` };
+    },
+  };
+}
+
+export const appsGroup: CommandGroup = {
+  name: 'apps',
+  summary: 'Manage the OpenID Connect apps (relying parties) people sign in to.',
+  commands: [
+    create,
+    list,
+    show,
+    regenerateSecret,
+    binding('bind'),
+    binding('unbind'),
+    appAction('deactivate', 'Deactivate an app: nobody can sign in to it and its tokens stop working.', 'Deactivated'),
+    appAction('activate', 'Activate an app again.', 'Activated'),
+    appAction('delete', "Delete an app with its bindings and tokens.", 'Deleted'),
+  ],
+};

@@ -1,0 +1,336 @@
+import type { Readable, Writable } from 'node:stream';
+import { type ParseArgsOptionsConfig, parseArgs } from 'node:util';
+import type { Config } from '../config/config.ts';
+import type { Runtime } from '../runtime.ts';
+
+/**
+ * What every command group shares: the shape of a command, argument parsing and its accessors,
+ * and the helpers that print aligned tables and field lists. main.ts dispatches; the group
+ * modules (users.ts, groups.ts, apps.ts, keys.ts, serve.ts) only describe and run commands.
+ */
+
+export interface CliIo {
+  stdin: Readable;
+  stdout: Writable;
+  stderr: Writable;
+  env: NodeJS.ProcessEnv;
+}
+
+/** Bad command line: unknown command or option, missing argument, malformed value. Exit status 2. */
+export class UsageError extends Error {
+  readonly command: string | undefined;
+  constructor(message: string, command?: string) {
+    super(message);
+    this.name = 'UsageError';
+    this.command = command;
+  }
+}
+
+/** An expected failure found by the CLI itself (an unreadable file, say). Exit status 1. */
+export class CliFailure extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CliFailure';
+  }
+}
+
+export interface OptionSpec {
+  type: 'string' | 'boolean';
+  /** May be given several times; the values are collected in order. */
+  multiple?: boolean;
+  required?: boolean;
+  /** Placeholder shown in help, e.g. URI. */
+  value?: string;
+  description: string;
+}
+
+export interface ArgSpec {
+  name: string;
+  description: string;
+}
+
+/** What a command hands back: `data` is printed as JSON with --json, `text` otherwise. */
+export interface Output {
+  data: unknown;
+  text: string;
+}
+
+export interface CommandSpec {
+  /** Words after `gatehouse`, e.g. "users create". */
+  name: string;
+  summary: string;
+  /** Required positional arguments, in order. */
+  args?: readonly ArgSpec[];
+  options?: Readonly<Record<string, OptionSpec>>;
+  /** Config options this command also accepts as flags (besides --data-dir). */
+  configFlags?: readonly ('port' | 'host' | 'issuer')[];
+  /** Extra help text printed after the options. */
+  notes?: string;
+  run(ctx: Context): Promise<Output | void>;
+}
+
+export interface CommandGroup {
+  name: string;
+  summary: string;
+  commands: readonly CommandSpec[];
+}
+
+/** The references commands take: every store resolves them the same way. */
+export const USER_ARG: ArgSpec = { name: 'USER', description: 'The user: id, username or email.' };
+export const GROUP_ARG: ArgSpec = { name: 'GROUP', description: 'The group: id or name.' };
+export const APP_ARG: ArgSpec = { name: 'APP', description: 'The app: id, client_id or label.' };
+
+export const COMMON_OPTIONS: Readonly<Record<string, OptionSpec>> = {
+  'data-dir': { type: 'string', value: 'DIR', description: 'Data directory (env GATEHOUSE_DATA_DIR, default ./data). GATEHOUSE_DATABASE_URL selects PostgreSQL.' },
+  json: { type: 'boolean', description: 'Print a machine-readable JSON result on stdout.' },
+  help: { type: 'boolean', description: 'Show this help.' },
+};
+
+const CONFIG_FLAG_OPTIONS: Readonly<Record<'port' | 'host' | 'issuer', OptionSpec>> = {
+  port: { type: 'string', value: 'PORT', description: 'TCP port to listen on (env GATEHOUSE_PORT, default 9000).' },
+  host: { type: 'string', value: 'HOST', description: 'Address to listen on (env GATEHOUSE_HOST, default 127.0.0.1).' },
+  issuer: { type: 'string', value: 'URL', description: 'Public base URL, the OIDC issuer (env GATEHOUSE_ISSUER, default http://localhost:9000).' },
+};
+
+type Values = Record<string, string | boolean | (string | boolean)[] | undefined>;
+
+export interface Context {
+  readonly command: CommandSpec;
+  readonly positionals: readonly string[];
+  readonly config: Config;
+  readonly json: boolean;
+  readonly io: CliIo;
+  /** Whether --data-dir was given on the command line (hints then repeat it). */
+  readonly dataDirFlag: string | undefined;
+  /** Opens storage on first use; main.ts closes it when the command ends. */
+  runtime(): Promise<Runtime>;
+  arg(index: number): string;
+  string(name: string): string | undefined;
+  /** A required option (declared `required`, so presence was checked before the command ran). */
+  need(name: string): string;
+  strings(name: string): string[];
+  flag(name: string): boolean;
+  /** The value of a string option that must be one of `choices`, or undefined when absent. */
+  choice<T extends string>(name: string, choices: readonly T[]): T | undefined;
+  /** NAME=VALUE pairs of a repeatable option, split at the first `=`. */
+  pairs(name: string): [string, string][];
+  /** The whole of stdin, less one trailing newline. */
+  readStdin(): Promise<string>;
+  usage(message: string): UsageError;
+}
+
+export function allOptions(command: CommandSpec): Record<string, OptionSpec> {
+  const options: Record<string, OptionSpec> = { ...command.options };
+  for (const key of command.configFlags ?? []) options[key] = CONFIG_FLAG_OPTIONS[key];
+  return { ...options, ...COMMON_OPTIONS };
+}
+
+/** True when --help / -h appears among the options (before any `--`). */
+export function wantsHelp(argv: readonly string[]): boolean {
+  for (const token of argv) {
+    if (token === '--') return false;
+    if (token === '--help' || token === '-h') return true;
+  }
+  return false;
+}
+
+export interface Parsed {
+  values: Values;
+  positionals: string[];
+}
+
+/** Strict parsing; Node's messages are rephrased as one short line naming the option. */
+export function parseCommandLine(command: CommandSpec, argv: string[]): Parsed {
+  const specs = allOptions(command);
+  const config: ParseArgsOptionsConfig = {};
+  for (const [name, spec] of Object.entries(specs)) {
+    config[name] = spec.multiple ? { type: spec.type, multiple: true } : { type: spec.type };
+  }
+  config['help'] = { type: 'boolean', short: 'h' };
+  let parsed: Parsed;
+  try {
+    parsed = parseArgs({ args: argv, options: config, strict: true, allowPositionals: true, allowNegative: false }) as Parsed;
+  } catch (error) {
+    throw new UsageError(describeParseError(error, specs), command.name);
+  }
+  const expected = command.args ?? [];
+  if (parsed.positionals.length < expected.length) {
+    const missing = expected.slice(parsed.positionals.length).map((a) => a.name);
+    throw new UsageError(`missing argument${missing.length > 1 ? 's' : ''} ${missing.join(' ')}`, command.name);
+  }
+  if (parsed.positionals.length > expected.length) {
+    throw new UsageError(`unexpected argument "${parsed.positionals[expected.length]}"`, command.name);
+  }
+  for (const [name, spec] of Object.entries(specs)) {
+    const value = parsed.values[name];
+    if (spec.required && (value === undefined || (Array.isArray(value) && value.length === 0))) {
+      throw new UsageError(`missing required option --${name}`, command.name);
+    }
+  }
+  return parsed;
+}
+
+function describeParseError(error: unknown, specs: Record<string, OptionSpec>): string {
+  const e = error as { code?: string; message?: string };
+  const quoted = /'([^']+)'/.exec(e.message ?? '')?.[1] ?? '';
+  const option = quoted.split(' ')[0] ?? quoted;
+  switch (e.code) {
+    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
+      return `unknown option ${option}`;
+    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE': {
+      const name = option.replace(/^-+/, '').split('=')[0] ?? '';
+      const spec = specs[name];
+      if (spec?.type === 'boolean') return `--${name} takes no value`;
+      return `--${name} needs a value${spec?.value ? ` (${spec.value})` : ''}`;
+    }
+    default:
+      return oneLine(e.message ?? String(error));
+  }
+}
+
+export function createContext(options: {
+  command: CommandSpec;
+  parsed: Parsed;
+  config: Config;
+  io: CliIo;
+  runtime: () => Promise<Runtime>;
+}): Context {
+  const { command, parsed, config, io } = options;
+  const values = parsed.values;
+  const usage = (message: string) => new UsageError(message, command.name);
+  const ctx: Context = {
+    command,
+    positionals: parsed.positionals,
+    config,
+    io,
+    json: values['json'] === true,
+    dataDirFlag: typeof values['data-dir'] === 'string' ? values['data-dir'] : undefined,
+    runtime: options.runtime,
+    usage,
+    arg(index) {
+      const value = parsed.positionals[index];
+      if (value === undefined) throw usage(`missing argument ${command.args?.[index]?.name ?? ''}`.trim());
+      return value;
+    },
+    string(name) {
+      const value = values[name];
+      return typeof value === 'string' ? value : undefined;
+    },
+    need(name) {
+      const value = ctx.string(name);
+      if (value === undefined) throw usage(`missing required option --${name}`);
+      return value;
+    },
+    strings(name) {
+      const value = values[name];
+      if (Array.isArray(value)) return value.filter((v): v is string => typeof v === 'string');
+      return typeof value === 'string' ? [value] : [];
+    },
+    flag(name) {
+      return values[name] === true;
+    },
+    choice<T extends string>(name: string, choices: readonly T[]): T | undefined {
+      const value = ctx.string(name);
+      if (value === undefined) return undefined;
+      if (!(choices as readonly string[]).includes(value)) throw usage(`--${name} must be one of ${choices.join(', ')} (got "${value}")`);
+      return value as T;
+    },
+    pairs(name) {
+      const placeholder = allOptions(command)[name]?.value ?? 'NAME=VALUE';
+      return ctx.strings(name).map((entry) => {
+        const at = entry.indexOf('=');
+        if (at <= 0) throw usage(`--${name} expects ${placeholder} (got "${entry}")`);
+        return [entry.slice(0, at), entry.slice(at + 1)];
+      });
+    },
+    async readStdin() {
+      const chunks: Buffer[] = [];
+      for await (const chunk of io.stdin) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
+      const text = Buffer.concat(chunks).toString('utf8');
+      return text.endsWith('\r\n') ? text.slice(0, -2) : text.endsWith('\n') ? text.slice(0, -1) : text;
+    },
+  };
+  return ctx;
+}
+
+// ---- printing ---------------------------------------------------------------------------------
+
+export const oneLine = (text: string): string => text.replace(/\s*\n\s*/g, ' ').trim();
+
+/** Columns padded to their widest cell, two spaces apart; no trailing blanks. */
+export function table(headers: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: readonly string[]) =>
+    cells
+      .map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd();
+  return [line(headers), ...rows.map(line)].join('\n');
+}
+
+/** `label  value` lines, labels aligned; a list value continues on indented lines; empty shows "-". */
+export function fields(entries: readonly (readonly [string, string | readonly string[]])[]): string {
+  const width = Math.max(...entries.map(([label]) => label.length));
+  const lines: string[] = [];
+  for (const [label, value] of entries) {
+    const values = typeof value === 'string' ? [value] : value.length ? value : ['-'];
+    values.forEach((v, i) => lines.push(`${(i === 0 ? label : '').padEnd(width)}  ${v === '' ? '-' : v}`.trimEnd()));
+  }
+  return lines.join('\n');
+}
+
+export const yesNo = (value: boolean): string => (value ? 'yes' : 'no');
+
+/** The command that repeats the caller's --data-dir, for hints. */
+export function hint(ctx: Context, words: string): string {
+  return `gatehouse ${words}${ctx.dataDirFlag === undefined ? '' : ` --data-dir ${shellQuote(ctx.dataDirFlag)}`}`;
+}
+
+const shellQuote = (value: string): string => (/^[\w@%+=:,./-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`);
+
+// ---- help -------------------------------------------------------------------------------------
+
+function optionLines(options: Record<string, OptionSpec>): string[] {
+  const rows = Object.entries(options).map(([name, spec]) => {
+    const left = `--${name}${spec.type === 'string' ? ` ${spec.value ?? 'VALUE'}` : ''}${name === 'help' ? ', -h' : ''}`;
+    const notes = [spec.required ? 'required' : '', spec.multiple ? 'repeatable' : ''].filter(Boolean).join(', ');
+    return [left, notes ? `${spec.description.replace(/\.$/, '')} (${notes}).` : spec.description] as const;
+  });
+  const width = Math.max(0, ...rows.map(([left]) => left.length));
+  return rows.map(([left, right]) => `  ${left.padEnd(width)}  ${right}`);
+}
+
+export function commandHelp(command: CommandSpec): string {
+  const own: Record<string, OptionSpec> = { ...command.options };
+  for (const key of command.configFlags ?? []) own[key] = CONFIG_FLAG_OPTIONS[key];
+  const required = Object.entries(own)
+    .filter(([, spec]) => spec.required)
+    .map(([name, spec]) => `--${name} ${spec.value ?? 'VALUE'}`);
+  const synopsis = ['gatehouse', command.name, ...(command.args ?? []).map((a) => a.name), ...required, '[options]'].join(' ');
+  const lines = [`Usage: ${synopsis}`, '', command.summary];
+  if (command.args?.length) {
+    const width = Math.max(...command.args.map((a) => a.name.length));
+    lines.push('', 'Arguments:', ...command.args.map((a) => `  ${a.name.padEnd(width)}  ${a.description}`));
+  }
+  if (Object.keys(own).length) lines.push('', 'Options:', ...optionLines(own));
+  lines.push('', 'Common options:', ...optionLines({ ...COMMON_OPTIONS }));
+  if (command.notes) lines.push('', command.notes);
+  return lines.join('\n');
+}
+
+/** `users show USER`: a command's words and its arguments, for listings. */
+export const synopsis = (command: CommandSpec): string => [command.name, ...(command.args ?? []).map((a) => a.name)].join(' ');
+
+export function groupHelp(group: CommandGroup): string {
+  const width = Math.max(...group.commands.map((c) => synopsis(c).length));
+  return [
+    `Usage: gatehouse ${group.name} <command> [options]`,
+    '',
+    group.summary,
+    '',
+    'Commands:',
+    ...group.commands.map((c) => `  gatehouse ${synopsis(c).padEnd(width)}  ${c.summary}`),
+    '',
+    `Run "gatehouse ${group.name} <command> --help" for a command's options.`,
+  ].join('\n');
+}

@@ -1,0 +1,58 @@
+import type { Runtime } from '../runtime.ts';
+import { CliFailure, type CommandSpec, hint } from './command.ts';
+
+interface ServerModule {
+  startServer(runtime: Runtime): Promise<{ url: string; close(): Promise<void> }>;
+}
+
+// A variable specifier keeps the other commands (and the type check) independent of the HTTP layer.
+const SERVER_MODULE = '../http/server.ts';
+
+async function loadServer(): Promise<ServerModule> {
+  try {
+    return (await import(SERVER_MODULE)) as ServerModule;
+  } catch (error) {
+    const e = error as { code?: string; message?: string };
+    if (e.code === 'ERR_MODULE_NOT_FOUND' && e.message?.includes('http/server.ts')) {
+      throw new CliFailure('The HTTP server is not part of this installation (src/http/server.ts is missing).');
+    }
+    throw error;
+  }
+}
+
+/** Resolves on the first SIGINT or SIGTERM; a second one falls through to Node's default and ends the process. */
+function untilSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const stop = (signal: NodeJS.Signals) => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve(signal);
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+}
+
+export const serveCommand: CommandSpec = {
+  name: 'serve',
+  summary: 'Run Gatehouse: the OpenID Connect provider and its sign-in pages. Stops cleanly on SIGINT or SIGTERM.',
+  configFlags: ['port', 'host', 'issuer'],
+  async run(ctx) {
+    const { startServer } = await loadServer();
+    const runtime = await ctx.runtime();
+    const noUsers = (await runtime.directory.users.list()).length === 0;
+    const server = await startServer(runtime);
+    const stopped = untilSignal();
+    const { issuer } = runtime.config;
+    const out = ctx.io.stdout;
+    if (ctx.json) {
+      out.write(`${JSON.stringify({ url: server.url, issuer, discovery_url: `${issuer}/.well-known/openid-configuration` })}\n`);
+    } else {
+      out.write(`Gatehouse listening on ${server.url} (issuer ${issuer})\n`);
+      if (noUsers) out.write(`No users yet: create the first one with ${hint(ctx, 'users create --username USERNAME --email EMAIL --password-stdin')}\n`);
+    }
+    const signal = await stopped;
+    if (!ctx.json) ctx.io.stderr.write(`Received ${signal}, shutting down.\n`);
+    await server.close();
+  },
+};

@@ -1,0 +1,143 @@
+import type { User } from '../directory/users.ts';
+import { USER_ARG, type CommandGroup, type CommandSpec, type Context, type Output, fields, hint, table, yesNo } from './command.ts';
+
+const CREATE_STATES = ['STAGED', 'ACTIVATED'] as const;
+
+const fullName = (user: User): string => user.displayname || [user.firstname, user.lastname].filter(Boolean).join(' ');
+
+function userFields(user: User, groups?: readonly string[]): string {
+  const entries: [string, string | string[]][] = [
+    ['id', user.id],
+    ['username', user.username],
+    ['email', user.email],
+    ['first name', user.firstname],
+    ['last name', user.lastname],
+    ['display name', user.displayname],
+    ['state', user.state],
+    ['locked', yesNo(user.account_locked)],
+    ['password', user.has_password ? 'set' : 'not set'],
+    ['attributes', Object.entries(user.attributes).map(([name, value]) => `${name}=${value}`)],
+  ];
+  if (groups) entries.push(['groups', [...groups]]);
+  entries.push(['created', user.created], ['updated', user.updated]);
+  return fields(entries);
+}
+
+/** Runs one store call on a user and reports the user it returns. */
+function userAction(name: string, summary: string, verb: string, act: (ctx: Context, ref: string) => Promise<User>): CommandSpec {
+  return {
+    name: `users ${name}`,
+    summary,
+    args: [USER_ARG],
+    async run(ctx): Promise<Output> {
+      const user = await act(ctx, ctx.arg(0));
+      return { data: user, text: `${verb} ${user.username} (${user.email}). State ${user.state}, ${user.account_locked ? 'locked' : 'not locked'}.` };
+    },
+  };
+}
+
+const create: CommandSpec = {
+  name: 'users create',
+  summary: 'Create a user.',
+  options: {
+    username: { type: 'string', required: true, value: 'USERNAME', description: 'Sign-in name.' },
+    email: { type: 'string', required: true, value: 'EMAIL', description: 'Email address, also accepted at sign-in.' },
+    'first-name': { type: 'string', value: 'NAME', description: 'Given name.' },
+    'last-name': { type: 'string', value: 'NAME', description: 'Family name.' },
+    'password-stdin': { type: 'boolean', description: 'Read the password from stdin (one trailing newline is dropped).' },
+    state: { type: 'string', value: 'STAGED|ACTIVATED', description: 'Initial state (default ACTIVATED); a STAGED user cannot sign in yet.' },
+    attribute: { type: 'string', multiple: true, value: 'NAME=VALUE', description: 'A custom attribute.' },
+  },
+  notes: 'Example: printf %s "$PASSWORD" | gatehouse users create --username alice --email alice@example.com --password-stdin',
+  async run(ctx) {
+    const state = ctx.choice('state', CREATE_STATES);
+    const attributes: Record<string, string> = {};
+    for (const [name, value] of ctx.pairs('attribute')) {
+      if (Object.hasOwn(attributes, name)) throw ctx.usage(`--attribute ${name} is given twice`);
+      attributes[name] = value;
+    }
+    const password = ctx.flag('password-stdin') ? await ctx.readStdin() : undefined;
+    const { directory } = await ctx.runtime();
+    const user = await directory.users.create({
+      username: ctx.need('username'),
+      email: ctx.need('email'),
+      firstname: ctx.string('first-name'),
+      lastname: ctx.string('last-name'),
+      password,
+      state,
+      attributes,
+    });
+    const lines = [`Created user ${user.username} (id ${user.id}), state ${user.state}.`];
+    if (!user.has_password) lines.push(`No password set: set one with ${hint(ctx, `users set-password ${user.username} --password-stdin`)}`);
+    return { data: user, text: lines.join('\n') };
+  },
+};
+
+const list: CommandSpec = {
+  name: 'users list',
+  summary: 'List all users.',
+  async run(ctx) {
+    const users = await (await ctx.runtime()).directory.users.list();
+    const text = users.length
+      ? table(
+          ['USERNAME', 'EMAIL', 'NAME', 'STATE', 'LOCKED', 'PASSWORD', 'ID'],
+          users.map((u) => [u.username, u.email, fullName(u) || '-', u.state, yesNo(u.account_locked), u.has_password ? 'set' : 'not set', u.id]),
+        )
+      : `No users yet. Create one with: ${hint(ctx, 'users create --username USERNAME --email EMAIL --password-stdin')}`;
+    return { data: users, text };
+  },
+};
+
+const show: CommandSpec = {
+  name: 'users show',
+  summary: "Show a user and the groups they belong to.",
+  args: [USER_ARG],
+  async run(ctx) {
+    const { directory } = await ctx.runtime();
+    const user = await directory.users.get(ctx.arg(0));
+    const groups = await directory.groups.groupsOf(user.id);
+    return {
+      data: { ...user, groups: groups.map((g) => ({ id: g.id, name: g.name })) },
+      text: userFields(user, groups.map((g) => g.name)),
+    };
+  },
+};
+
+const setPassword: CommandSpec = {
+  name: 'users set-password',
+  summary: "Set a user's password, read from stdin.",
+  args: [USER_ARG],
+  options: {
+    'password-stdin': { type: 'boolean', required: true, description: 'Read the password from stdin (one trailing newline is dropped).' },
+  },
+  async run(ctx) {
+    const password = await ctx.readStdin();
+    const user = await (await ctx.runtime()).directory.users.setPassword(ctx.arg(0), password);
+    return { data: user, text: `Password set for ${user.username}.` };
+  },
+};
+
+const remove: CommandSpec = {
+  name: 'users delete',
+  summary: 'Delete a user (and their group memberships).',
+  args: [USER_ARG],
+  async run(ctx) {
+    const user = await (await ctx.runtime()).directory.users.delete(ctx.arg(0));
+    return { data: user, text: `Deleted user ${user.username} (${user.email}).` };
+  },
+};
+
+export const usersGroup: CommandGroup = {
+  name: 'users',
+  summary: 'Manage the people in the directory.',
+  commands: [
+    create,
+    list,
+    show,
+    setPassword,
+    userAction('suspend', 'Suspend a user: they can no longer sign in or use any app.', 'Suspended', async (ctx, ref) => (await ctx.runtime()).directory.users.suspend(ref)),
+    userAction('activate', 'Activate a staged or suspended user.', 'Activated', async (ctx, ref) => (await ctx.runtime()).directory.users.activate(ref)),
+    userAction('unlock', 'Unlock a user locked out after too many failed sign-ins.', 'Unlocked', async (ctx, ref) => (await ctx.runtime()).directory.users.unlock(ref)),
+    remove,
+  ],
+};
