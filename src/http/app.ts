@@ -46,7 +46,7 @@ export async function buildApp(runtime: Runtime, options: AppOptions = {}): Prom
       access: directory.access,
       jwks: await keys.providerJwks(),
       secret: runtime.secret,
-      trustProxy: config.trustProxy,
+      trustProxy: config.trustProxy || config.issuer.startsWith('https:'),
       onServerError: logServerError,
     });
     return { provider, handle: provider.callback(), fingerprint };
@@ -73,7 +73,18 @@ export async function buildApp(runtime: Runtime, options: AppOptions = {}): Prom
     clearInterval(purge);
   });
 
+  // On an https issuer every cookie must be Secure, even when TLS ends at a proxy we were not told
+  // to trust: the issuer says browsers reach us over https, so present each request as such to Koa.
+  const httpsIssuer = config.issuer.startsWith('https:');
   app.addHook('onRequest', (request, reply, done) => {
+    if (httpsIssuer) {
+      const headers = request.raw.headers;
+      if (!config.trustProxy) {
+        delete headers['x-forwarded-for'];
+        delete headers['x-forwarded-host'];
+      }
+      headers['x-forwarded-proto'] = 'https';
+    }
     if (PROVIDER_PATH.test(request.url)) {
       reply.hijack();
       current.handle(request.raw, reply.raw);
