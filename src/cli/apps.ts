@@ -81,9 +81,10 @@ function appFields(app: App, groups: readonly { name: string }[], issuer: string
 }
 
 /** The one place a client secret is ever printed. */
-function secretOutput(headline: string, app: App, clientSecret: string | null, issuer: string): Output {
+function secretOutput(headline: string, app: App, clientSecret: string | null, issuer: string, footer?: string): Output {
   const lines = [headline, fields([['client_id', app.client_id], ['client_secret', clientSecret ?? 'none (public client: auth method none)'], ['discovery', discoveryUrl(issuer)]])];
   if (clientSecret) lines.push('The client secret will not be shown again: store it now.');
+  if (footer) lines.push(footer);
   return { data: { app, client_id: app.client_id, client_secret: clientSecret }, text: lines.join('\n') };
 }
 
@@ -128,7 +129,8 @@ const create: CommandSpec = {
     };
     const { directory, config } = await ctx.runtime();
     const { app, clientSecret } = await directory.apps.create(input);
-    return secretOutput(`Created app "${app.label}" (id ${app.id}). Bind a group to it to grant access: ${hint(ctx, `apps bind ${app.client_id} GROUP`)}`, app, clientSecret, config.issuer);
+    const footer = `Nobody can sign in to it until a group is bound to it: ${hint(ctx, `apps bind ${app.client_id} GROUP`)}`;
+    return secretOutput(`Created app "${app.label}" (id ${app.id}).`, app, clientSecret, config.issuer, footer);
   },
 };
 

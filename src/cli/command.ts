@@ -66,7 +66,7 @@ export interface CommandSpec {
   configFlags?: readonly ('port' | 'host' | 'issuer')[];
   /** Extra help text printed after the options. */
   notes?: string;
-  run(ctx: Context): Promise<Output | void>;
+  run(ctx: Context): Promise<Output | undefined>;
 }
 
 export interface CommandGroup {
@@ -274,7 +274,7 @@ export function fields(entries: readonly (readonly [string, string | readonly st
   const lines: string[] = [];
   for (const [label, value] of entries) {
     const values = typeof value === 'string' ? [value] : value.length ? value : ['-'];
-    values.forEach((v, i) => lines.push(`${(i === 0 ? label : '').padEnd(width)}  ${v === '' ? '-' : v}`.trimEnd()));
+    for (const [i, v] of values.entries()) lines.push(`${(i === 0 ? label : '').padEnd(width)}  ${v === '' ? '-' : v}`.trimEnd());
   }
   return lines.join('\n');
 }

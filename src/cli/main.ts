@@ -2,7 +2,7 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, loadConfig } from '../config/config.ts';
 import { DomainError } from '../directory/errors.ts';
-import { type Runtime, openRuntime } from '../runtime.ts';
+import type { Runtime } from '../runtime.ts';
 import { appsGroup } from './apps.ts';
 import {
   CliFailure,
@@ -111,7 +111,9 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       return typeof value === 'string' ? value : undefined;
     };
     const config = loadConfig({ dataDir: flag('data-dir'), port: flag('port'), host: flag('host'), issuer: flag('issuer') }, io.env);
-    const ctx = createContext({ command, parsed, config, io, runtime: () => (runtime ??= openRuntime(config)) });
+    // Storage, crypto and the database drivers load only for commands that use them, so help and usage errors stay quick.
+    const open = async () => (await import('../runtime.ts')).openRuntime(config);
+    const ctx = createContext({ command, parsed, config, io, runtime: () => (runtime ??= open()) });
     const output = await command.run(ctx);
     if (output) write(io.stdout, ctx.json ? JSON.stringify(output.data, null, 2) : output.text);
     return EXIT_OK;

@@ -1,16 +1,11 @@
-import type { Runtime } from '../runtime.ts';
 import { CliFailure, type CommandSpec, hint } from './command.ts';
 
-interface ServerModule {
-  startServer(runtime: Runtime): Promise<{ url: string; close(): Promise<void> }>;
-}
+type ServerModule = typeof import('../http/server.ts');
 
-// A variable specifier keeps the other commands (and the type check) independent of the HTTP layer.
-const SERVER_MODULE = '../http/server.ts';
-
+/** Imported on demand: the other commands never load the HTTP layer. */
 async function loadServer(): Promise<ServerModule> {
   try {
-    return (await import(SERVER_MODULE)) as ServerModule;
+    return await import('../http/server.ts');
   } catch (error) {
     const e = error as { code?: string; message?: string };
     if (e.code === 'ERR_MODULE_NOT_FOUND' && e.message?.includes('http/server.ts')) {

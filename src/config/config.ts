@@ -38,7 +38,13 @@ export function loadConfig(flags: Flags = {}, env: NodeJS.ProcessEnv = process.e
     (flags as Record<string, string | undefined>)[key] ?? env[OPTIONS[key].env] ?? OPTIONS[key].default;
   const name = (key: keyof typeof OPTIONS) => [OPTIONS[key].flag, OPTIONS[key].env].filter(Boolean).join(' / ');
 
-  const issuer = pick('issuer') ?? '';
+  const portText = pick('port') ?? '';
+  const port = Number(portText);
+  if (!/^\d+$/.test(portText) || port > 65535) throw new ConfigError(name('port'), `"${portText}" is not a port number (0-65535)`);
+
+  // Unset, the issuer follows the port, so that `serve --port 9100` works without also naming the issuer.
+  const explicitIssuer = flags.issuer ?? env[OPTIONS.issuer.env];
+  const issuer = explicitIssuer || (port === 9000 || port === 0 ? OPTIONS.issuer.default : `http://localhost:${port}`);
   let issuerUrl: URL;
   try {
     issuerUrl = new URL(issuer);
@@ -48,10 +54,6 @@ export function loadConfig(flags: Flags = {}, env: NodeJS.ProcessEnv = process.e
   if (!['http:', 'https:'].includes(issuerUrl.protocol) || issuerUrl.search || issuerUrl.hash) {
     throw new ConfigError(name('issuer'), 'must be an http(s) URL without query or fragment');
   }
-
-  const portText = pick('port') ?? '';
-  const port = Number(portText);
-  if (!/^\d+$/.test(portText) || port > 65535) throw new ConfigError(name('port'), `"${portText}" is not a port number (0-65535)`);
 
   const databaseUrl = pick('databaseUrl') || undefined;
   if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {

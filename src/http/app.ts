@@ -27,6 +27,8 @@ export async function buildApp(runtime: Runtime, options: AppOptions = {}): Prom
   const app = Fastify({
     logger: {
       level: options.logLevel ?? process.env.GATEHOUSE_LOG_LEVEL ?? 'info',
+      // Standard output belongs to the command (its listening line, --json); logs go to standard error.
+      stream: process.stderr,
       // Query strings can carry codes and tokens: never log them.
       serializers: { req: (req) => ({ method: req.method, url: req.url.split('?')[0] ?? '' }) },
     },
