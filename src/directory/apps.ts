@@ -260,6 +260,7 @@ export function createAppStore(db: Kysely<Database>, groups: GroupStore) {
 
     /** The row behind a client_id, or undefined: the OIDC adapter's hot path. */
     async rowByClientId(clientId: string): Promise<AppRow | undefined> {
+      if (clientId.includes('\u0000')) return undefined;
       return db.selectFrom('apps').selectAll().where('client_id', '=', clientId).executeTakeFirst();
     },
 

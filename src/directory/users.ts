@@ -198,7 +198,8 @@ export function createUserStore(db: Kysely<Database>) {
      */
     async signIn(login: string, password: string): Promise<SignInResult> {
       const key = login.trim().toLowerCase();
-      const row = key
+      // No stored name contains NUL, and PostgreSQL refuses to compare text with one.
+      const row = key && !key.includes('\u0000')
         ? await db
             .selectFrom('users')
             .selectAll()

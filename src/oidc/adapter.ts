@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Adapter, AdapterPayload } from 'oidc-provider';
 import type { AccessResolver } from '../directory/access.ts';
@@ -6,6 +7,17 @@ import type { Database } from '../storage/schema.ts';
 import { clientMetadata } from './clients.ts';
 
 const epoch = () => Math.floor(Date.now() / 1000);
+
+/**
+ * Codes, access and refresh tokens are bearer secrets whose value is their id: rows are keyed by a
+ * hash of it and the payload keeps no copy, so a copy of the database yields no usable token.
+ * Sessions keep their id in the payload, because oidc-provider finds them by uid and needs it back.
+ */
+export const storageKey = (id: string): string => createHash('sha256').update(id).digest('base64url');
+const KEEPS_ID = new Set(['Session']);
+
+/** Ids come from requests; one with a NUL byte can't exist (and PostgreSQL refuses to compare it). */
+const impossibleId = (value: string): boolean => value.includes('\u0000');
 
 /**
  * oidc-provider's storage: every session, interaction, code, token and grant is a row of
@@ -22,10 +34,11 @@ export function createAdapterClass(db: Kysely<Database>, apps: AppStore, access:
     }
 
     async upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
+      const stored = KEEPS_ID.has(this.model) || payload.jti !== id ? payload : { ...payload, jti: undefined };
       const row = {
         model: this.model,
-        id,
-        payload: JSON.stringify(payload),
+        id: storageKey(id),
+        payload: JSON.stringify(stored),
         grant_id: payload.grantId ?? null,
         client_id: payload.clientId ?? null,
         uid: payload.uid ?? null,
@@ -50,6 +63,7 @@ export function createAdapterClass(db: Kysely<Database>, apps: AppStore, access:
     }
 
     async find(id: string): Promise<AdapterPayload | undefined> {
+      if (impossibleId(id)) return undefined;
       if (this.model === 'Client') {
         const app = await apps.rowByClientId(id);
         return app && app.active === 1 ? clientMetadata(app) : undefined;
@@ -58,9 +72,10 @@ export function createAdapterClass(db: Kysely<Database>, apps: AppStore, access:
         .selectFrom('oidc_payloads')
         .select(['payload', 'expires_at', 'consumed_at'])
         .where('model', '=', this.model)
-        .where('id', '=', id)
+        .where('id', '=', storageKey(id))
         .executeTakeFirst();
       const payload = this.revive(row);
+      if (payload && payload.jti === undefined && !KEEPS_ID.has(this.model)) payload.jti = id;
       if (payload && this.model === 'Grant' && payload.accountId && payload.clientId) {
         const decision = await access.decide(payload.accountId, payload.clientId);
         if (!decision.allowed) return undefined;
@@ -69,6 +84,7 @@ export function createAdapterClass(db: Kysely<Database>, apps: AppStore, access:
     }
 
     async findByUid(uid: string): Promise<AdapterPayload | undefined> {
+      if (impossibleId(uid)) return undefined;
       const row = await db
         .selectFrom('oidc_payloads')
         .select(['payload', 'expires_at', 'consumed_at'])
@@ -79,6 +95,7 @@ export function createAdapterClass(db: Kysely<Database>, apps: AppStore, access:
     }
 
     async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
+      if (impossibleId(userCode)) return undefined;
       const row = await db
         .selectFrom('oidc_payloads')
         .select(['payload', 'expires_at', 'consumed_at'])
@@ -89,11 +106,11 @@ export function createAdapterClass(db: Kysely<Database>, apps: AppStore, access:
     }
 
     async consume(id: string): Promise<void> {
-      await db.updateTable('oidc_payloads').set({ consumed_at: epoch() }).where('model', '=', this.model).where('id', '=', id).execute();
+      await db.updateTable('oidc_payloads').set({ consumed_at: epoch() }).where('model', '=', this.model).where('id', '=', storageKey(id)).execute();
     }
 
     async destroy(id: string): Promise<void> {
-      await db.deleteFrom('oidc_payloads').where('model', '=', this.model).where('id', '=', id).execute();
+      await db.deleteFrom('oidc_payloads').where('model', '=', this.model).where('id', '=', storageKey(id)).execute();
     }
 
     async revokeByGrantId(grantId: string): Promise<void> {

@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { Kysely } from 'kysely';
-import Provider, { type Configuration, type KoaContextWithOIDC, interactionPolicy } from 'oidc-provider';
+import Provider, { type Configuration, errors, type KoaContextWithOIDC, interactionPolicy } from 'oidc-provider';
 import type { AccessDecision, AccessResolver } from '../directory/access.ts';
 import type { AppStore } from '../directory/apps.ts';
 import { clientSecretMatches } from '../directory/secrets.ts';
@@ -165,7 +165,16 @@ export function createProvider(deps: ProviderDependencies): Provider {
       devInteractions: { enabled: false },
       // A token may be introspected only by the app it was issued to.
       introspection: { enabled: true, allowedPolicy: (_ctx, client, token) => token.clientId === client.clientId },
-      revocation: { enabled: true },
+          // RFC 7009 §2.1: a confidential client presenting another app's token is told so (public
+      // clients, which anyone can impersonate, learn nothing).
+      revocation: {
+        enabled: true,
+        allowedPolicy(_ctx, client, token) {
+          if (token.clientId === client.clientId) return true;
+          if (client.clientAuthMethod === 'none') return false;
+          throw new errors.InvalidRequest('client is not authorized to revoke the presented token');
+        },
+      },
       claimsParameter: { enabled: true },
       userinfo: { enabled: true },
       rpInitiatedLogout: {
@@ -193,6 +202,8 @@ export function createProvider(deps: ProviderDependencies): Provider {
       const decision = await access.decide(session.accountId, client.clientId);
       if (!decision.allowed) return undefined;
       const oidcClient = client as OidcClient;
+      // The grant is loaded before the policy runs: restore offline_access before it is computed.
+      restoreOfflineAccess(ctx);
 
       const grantId = ctx.oidc.result?.consent?.grantId ?? session.grantIdFor(client.clientId);
       let grant = grantId ? await ctx.oidc.provider.Grant.find(grantId) : undefined;
@@ -255,10 +266,24 @@ export function createProvider(deps: ProviderDependencies): Provider {
   };
   Object.defineProperty(provider, 'Claims', { value: AppAwareClaims });
   provider.proxy = deps.trustProxy;
-  // Only a hash of each secret is stored: compare by hashing what the client presents.
-  provider.Client.prototype.compareClientSecret = function compareClientSecret(this: { clientSecret?: string }, actual: string) {
-    return clientSecretMatches(actual, this.clientSecret);
+  // Only a hash of each secret is stored: compare by hashing what the client presents. oidc-provider
+  // accepts a secret in the body or the Basic header alike; like JumpCloud, hold each app to the
+  // method it was registered with.
+  provider.Client.prototype.compareClientSecret = function compareClientSecret(
+    this: { clientSecret?: string; clientAuthMethod: string },
+    actual: string,
+  ) {
+    const ctx = Provider.ctx as KoaContextWithOIDC | undefined;
+    const used = (ctx?.oidc.params as { client_secret?: string } | undefined)?.client_secret ? 'client_secret_post' : 'client_secret_basic';
+    return used === this.clientAuthMethod && clientSecretMatches(actual, this.clientSecret);
   };
+  // oidc-provider's own pages (form_post responses, the logout hand-off) get our page policy too; it
+  // adds the hash of its inline script to script-src itself.
+  provider.use(async (ctx, next) => {
+    ctx.set('Content-Security-Policy', PAGE_CSP);
+    ctx.set('X-Frame-Options', 'DENY');
+    await next();
+  });
   provider.on('server_error', (_ctx: unknown, error: unknown) => deps.onServerError?.(error));
   return provider;
 }

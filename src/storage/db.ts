@@ -42,6 +42,9 @@ export async function openStorage(options: StorageOptions): Promise<Storage> {
   let storage: Storage;
   if (options.databaseUrl) {
     const pool = new pg.Pool({ connectionString: options.databaseUrl, max: 10 });
+    // An idle connection dropped by the server (restart, failover) must not take the process down;
+    // the pool replaces it on next use.
+    pool.on('error', () => {});
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     storage = { db, dialect: 'postgres', close: () => db.destroy() };
   } else {

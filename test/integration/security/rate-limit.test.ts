@@ -1,0 +1,68 @@
+/**
+ * Password guessing from one address is slowed by a per-address limit on the sign-in form: 20
+ * attempts per 5 minutes (src/http/routes/interactions.ts), then 429 for every attempt, including
+ * one with the right password, on every interaction. The limiter lives in the server process, so
+ * this file starts a server of its own for each database.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { DATABASE_KINDS } from '../../helpers/databases.ts';
+import { type TestGatehouse, startGatehouse } from '../../helpers/gatehouse.ts';
+import { GENERIC_FAILURE, PASSWORD, type TestApp, assertNoInternals, createApp, openSignInPage, pageAlert, postForm, shutdown } from './support.ts';
+
+const LIMIT = 20;
+
+for (const { kind, skip } of DATABASE_KINDS) {
+  describe(`sign-in rate limit (${kind})`, { skip }, () => {
+    let gatehouse: TestGatehouse;
+    let app: TestApp;
+
+    before(async () => {
+      gatehouse = await startGatehouse(kind);
+      await gatehouse.directory.users.create({ username: 'gina', email: 'gina@example.com', password: PASSWORD });
+      await gatehouse.directory.groups.create('staff');
+      await gatehouse.directory.groups.addMember('staff', 'gina');
+      app = await createApp(gatehouse, { label: 'Limited', group: 'staff' });
+    });
+    after(() => shutdown(gatehouse));
+
+    test(`after ${LIMIT} attempts from one address the form answers 429, even to the right password`, async () => {
+      const page = await openSignInPage(app);
+      // Unknown usernames, so that no account gets locked on the way: this is about the address.
+      for (let i = 1; i <= LIMIT; i++) {
+        const response = await postForm(page.browser, page.action, { csrf: page.csrf, username: `guess-${i}`, password: `guess-password-${i}` });
+        assert.equal(response.status, 200, `attempt ${i} is still answered normally (${response.status})`);
+        assert.equal(pageAlert(response.text), GENERIC_FAILURE);
+      }
+
+      const limited = await postForm(page.browser, page.action, { csrf: page.csrf, username: 'guess-21', password: 'guess-password-21' });
+      assert.equal(limited.status, 429);
+      assert.match(pageAlert(limited.text) ?? '', /Too many sign-in attempts/);
+      assertNoInternals(limited.text);
+
+      const right = await postForm(page.browser, page.action, { csrf: page.csrf, username: 'gina', password: PASSWORD });
+      assert.equal(right.status, 429, 'the right password is not even checked');
+      assert.equal(right.headers.get('location'), null);
+      assert.equal(page.browser.cookies.has('_session'), false, 'no session');
+      // The account itself was not touched: the limit is per address, not a lockout of gina.
+      const gina = await gatehouse.directory.users.get('gina');
+      assert.equal(gina.account_locked, false);
+    });
+
+    test('a new interaction from the same address is still limited', async () => {
+      const page = await openSignInPage(app);
+      const response = await postForm(page.browser, page.action, { csrf: page.csrf, username: 'gina', password: PASSWORD });
+      assert.equal(response.status, 429);
+      assert.equal(response.headers.get('location'), null);
+    });
+
+    test('X-Forwarded-For does not get around the limit (trust_proxy is off by default)', async () => {
+      const page = await openSignInPage(app);
+      for (const forwarded of ['203.0.113.7', '198.51.100.1, 203.0.113.9']) {
+        const response = await postForm(page.browser, page.action, { csrf: page.csrf, username: 'gina', password: PASSWORD }, { 'x-forwarded-for': forwarded, 'x-real-ip': forwarded });
+        assert.equal(response.status, 429, `with X-Forwarded-For: ${forwarded}`);
+      }
+      assert.equal(page.browser.cookies.has('_session'), false);
+    });
+  });
+}
