@@ -17,7 +17,7 @@ export interface Runtime {
 export async function openRuntime(config: Config): Promise<Runtime> {
   const storage = await openStorage({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
   const secret = loadSecretKey(config.dataDir, config.secretKey);
-  const keys = createKeyStore(storage.db, secret);
+  const keys = createKeyStore(storage.db, storage.dialect, secret);
   await keys.ensure();
   return { config, storage, directory: createDirectory(storage.db), keys, secret, close: () => storage.close() };
 }

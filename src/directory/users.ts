@@ -1,4 +1,4 @@
-import type { Kysely, Selectable } from 'kysely';
+import { type Kysely, type Selectable, sql } from 'kysely';
 import type { Database, UsersTable } from '../storage/schema.ts';
 import { DomainError, conflict, invalid, notFound } from './errors.ts';
 import { isObjectId, newObjectId, nowIso } from './ids.ts';
@@ -99,6 +99,16 @@ export function createUserStore(db: Kysely<Database>) {
     return row;
   }
 
+  /**
+   * Ends every session and revokes every grant and token of the person. Access checks already stop
+   * a suspended person; this keeps a token taken before the suspension (the usual reason for one)
+   * from working again once they are reactivated. A lockout, which anyone can cause by guessing,
+   * only pauses access and doesn't sign the person out.
+   */
+  async function revokeSessions(userId: string): Promise<void> {
+    await db.deleteFrom('oidc_payloads').where('account_id', '=', userId).execute();
+  }
+
   async function update(ref: string, changes: Partial<UserRow>): Promise<User> {
     const row = await getRow(ref);
     await db
@@ -179,7 +189,11 @@ export function createUserStore(db: Kysely<Database>) {
       return update(ref, { password_hash: await hashPassword(password), failed_logins: 0 });
     },
 
-    suspend: (ref: string) => update(ref, { state: 'SUSPENDED' }),
+    async suspend(ref: string): Promise<User> {
+      const user = await update(ref, { state: 'SUSPENDED' });
+      await revokeSessions(user.id);
+      return user;
+    },
     activate: (ref: string) => update(ref, { state: 'ACTIVATED' }),
     unlock: (ref: string) => update(ref, { account_locked: 0, failed_logins: 0 }),
 
@@ -187,6 +201,7 @@ export function createUserStore(db: Kysely<Database>) {
       const row = await getRow(ref);
       await db.transaction().execute(async (trx) => {
         await trx.deleteFrom('group_members').where('user_id', '=', row.id).execute();
+        await trx.deleteFrom('oidc_payloads').where('account_id', '=', row.id).execute();
         await trx.deleteFrom('users').where('id', '=', row.id).execute();
       });
       return toUser(row);
@@ -210,10 +225,13 @@ export function createUserStore(db: Kysely<Database>) {
       if (!row) return { ok: false, reason: 'bad_credentials' };
       if (row.account_locked === 1) return { ok: false, reason: 'locked' };
       if (!matches) {
-        const failures = row.failed_logins + 1;
+        // Counted in the database, so that guesses sent in parallel each count.
         await db
           .updateTable('users')
-          .set({ failed_logins: failures, account_locked: failures >= LOCKOUT_THRESHOLD ? 1 : 0 })
+          .set((eb) => ({
+            failed_logins: eb('failed_logins', '+', 1),
+            account_locked: sql<number>`case when ${eb.ref('failed_logins')} + 1 >= ${LOCKOUT_THRESHOLD} then 1 else ${eb.ref('account_locked')} end`,
+          }))
           .where('id', '=', row.id)
           .execute();
         return { ok: false, reason: 'bad_credentials' };

@@ -2,6 +2,8 @@ import { type JWK, calculateJwkThumbprint, exportJWK, generateKeyPair } from 'jo
 import type { Kysely } from 'kysely';
 import { DomainError } from '../directory/errors.ts';
 import { nowIso } from '../directory/ids.ts';
+import type { DialectName } from '../storage/db.ts';
+import { exclusive } from '../storage/lock.ts';
 import type { Database } from '../storage/schema.ts';
 import { deriveKey, seal, unseal } from './secret-key.ts';
 
@@ -31,7 +33,7 @@ async function newRsaKey(): Promise<{ kid: string; publicJwk: JWK; privateJwk: J
  * installation secret. Three roles: `current` signs; `next` is already published so relying parties
  * have cached it before it starts signing; `previous` is published until its tokens have expired.
  */
-export function createKeyStore(db: Kysely<Database>, secret: Buffer) {
+export function createKeyStore(db: Kysely<Database>, dialect: DialectName, secret: Buffer) {
   const sealingKey = deriveKey(secret, 'signing-keys');
 
   async function insert(trx: Kysely<Database>, state: KeyState): Promise<void> {
@@ -67,11 +69,11 @@ export function createKeyStore(db: Kysely<Database>, secret: Buffer) {
         }));
     },
 
-    /** First start: a current key and the next one. Safe to race: the loser's transaction is rolled back. */
+    /** First start: a current key and the next one, once, however many nodes start together. */
     async ensure(): Promise<void> {
       const states = new Set((await db.selectFrom('signing_keys').select('state').execute()).map((r) => r.state));
       if (states.has('current') && states.has('next')) return;
-      await db.transaction().execute(async (trx) => {
+      await exclusive(db, dialect, 'signing-keys', async (trx) => {
         const again = new Set((await trx.selectFrom('signing_keys').select('state').execute()).map((r) => r.state));
         if (!again.has('current')) await insert(trx, 'current');
         if (!again.has('next')) await insert(trx, 'next');
@@ -81,7 +83,7 @@ export function createKeyStore(db: Kysely<Database>, secret: Buffer) {
     /** next → current, current → previous (until its tokens expire), and a fresh next. */
     async rotate(): Promise<SigningKeyInfo[]> {
       await this.ensure();
-      await db.transaction().execute(async (trx) => {
+      await exclusive(db, dialect, 'signing-keys', async (trx) => {
         await trx.deleteFrom('signing_keys').where('state', '=', 'previous').where('retire_at', '<=', now()).execute();
         const next = await trx.selectFrom('signing_keys').select('kid').where('state', '=', 'next').executeTakeFirst();
         if (!next) throw new DomainError('keys.no_next_key', 409, 'No next key to promote; try again.');

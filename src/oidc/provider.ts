@@ -246,7 +246,7 @@ export function createProvider(deps: ProviderDependencies): Provider {
       const status = (error as { statusCode?: number }).statusCode ?? 500;
       if (status >= 500) deps.onServerError?.(error);
       ctx.body = errorPage(
-        'Sign-in could not continue',
+        ctx.oidc?.route === 'end_session' || ctx.oidc?.route === 'end_session_confirm' ? 'Sign-out could not continue' : 'Sign-in could not continue',
         'The application sent a request Gatehouse cannot accept. Go back to the application and try again; if it keeps happening, tell its administrator.',
         out as unknown as Record<string, string>,
       );

@@ -51,7 +51,8 @@ export async function openStorage(options: StorageOptions): Promise<Storage> {
     mkdirSync(options.dataDir, { recursive: true });
     const database = new DatabaseSync(join(options.dataDir, 'gatehouse.db'));
     // WAL lets the CLI write while the server reads; the busy timeout serialises concurrent writers.
-    database.exec('PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;');
+    // busy_timeout first: switching to WAL itself needs a lock another process may hold.
+    database.exec('PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;');
     const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: wrapNodeSqlite(database) }) });
     storage = { db, dialect: 'sqlite', close: () => db.destroy() };
   }

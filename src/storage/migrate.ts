@@ -1,6 +1,8 @@
-import { type Kysely, sql } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { DialectName } from './db.ts';
+import { exclusive } from './lock.ts';
 import * as initial from './migrations/001_initial.ts';
+import * as payloadAccount from './migrations/002_payload_account.ts';
 import type { Database } from './schema.ts';
 
 interface Migration {
@@ -11,23 +13,21 @@ interface Migration {
 }
 
 /** Forward-only and append-only: a released migration is never edited, a new one is added. */
-export const migrations: readonly Migration[] = [{ version: 1, name: 'initial', up: initial.up }];
-
-// Any constant works; it only has to be the same on every Gatehouse node sharing one PostgreSQL.
-const MIGRATION_LOCK_ID = 4_711_0001;
+export const migrations: readonly Migration[] = [
+  { version: 1, name: 'initial', up: initial.up },
+  { version: 2, name: 'payload_account', up: payloadAccount.up },
+];
 
 export async function migrate(db: Kysely<Database>, dialect: DialectName): Promise<void> {
-  await db.schema
-    .createTable('schema_migrations')
-    .ifNotExists()
-    .addColumn('version', 'integer', (c) => c.primaryKey())
-    .addColumn('name', 'text', (c) => c.notNull())
-    .addColumn('applied_at', 'text', (c) => c.notNull())
-    .execute();
-
-  await db.transaction().execute(async (trx) => {
-    // Several nodes may start at once against one PostgreSQL: only one migrates, the others wait.
-    if (dialect === 'postgres') await sql`select pg_advisory_xact_lock(${MIGRATION_LOCK_ID})`.execute(trx);
+  // Several nodes may start at once on one database: one migrates, the others wait and find it done.
+  await exclusive(db, dialect, 'migrations', async (trx) => {
+    await trx.schema
+      .createTable('schema_migrations')
+      .ifNotExists()
+      .addColumn('version', 'integer', (c) => c.primaryKey())
+      .addColumn('name', 'text', (c) => c.notNull())
+      .addColumn('applied_at', 'text', (c) => c.notNull())
+      .execute();
     const applied = new Set((await trx.selectFrom('schema_migrations').select('version').execute()).map((r) => r.version));
     for (const migration of migrations) {
       if (applied.has(migration.version)) continue;

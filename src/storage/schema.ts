@@ -76,6 +76,7 @@ export interface OidcPayloadsTable {
   payload: string;
   grant_id: string | null;
   client_id: string | null;
+  account_id: string | null;
   uid: string | null;
   user_code: string | null;
   expires_at: number | null;

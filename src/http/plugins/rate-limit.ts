@@ -1,24 +1,37 @@
 /**
- * A fixed-window counter per key, in memory. Good enough to slow password guessing from one
- * address on one node; account lockout in the directory covers guessing spread across nodes.
+ * Counts failures per key in fixed windows, in memory. It slows password guessing from one address
+ * on one node; account lockout in the directory covers guessing spread across addresses and nodes.
+ * Only failures count, so an office behind one NAT address can sign in all at nine o'clock.
  */
-export function createRateLimiter(options: { limit: number; windowMs: number; maxKeys?: number }) {
+export function createFailureLimiter(options: { limit: number; windowMs: number; maxKeys?: number }) {
   const windows = new Map<string, { start: number; count: number }>();
   const maxKeys = options.maxKeys ?? 100_000;
+
+  function current(key: string, now: number) {
+    const window = windows.get(key);
+    if (window && now - window.start < options.windowMs) return window;
+    if (window) windows.delete(key);
+    return undefined;
+  }
+
   return {
-    /** Counts one attempt; false when the key has used up its window. */
-    take(key: string, now = Date.now()): boolean {
-      let window = windows.get(key);
-      if (!window || now - window.start >= options.windowMs) {
+    /** True while the key has used up its failures for this window. */
+    blocked(key: string, now = Date.now()): boolean {
+      return (current(key, now)?.count ?? 0) >= options.limit;
+    },
+
+    failed(key: string, now = Date.now()): void {
+      let window = current(key, now);
+      if (!window) {
         if (windows.size >= maxKeys) {
           for (const [k, w] of windows) if (now - w.start >= options.windowMs) windows.delete(k);
-          if (windows.size >= maxKeys) windows.clear();
+          // Still full: forget the oldest half rather than grow without bound.
+          if (windows.size >= maxKeys) for (const k of [...windows.keys()].slice(0, maxKeys / 2)) windows.delete(k);
         }
         window = { start: now, count: 0 };
         windows.set(key, window);
       }
       window.count += 1;
-      return window.count <= options.limit;
     },
   };
 }

@@ -1,6 +1,6 @@
 /**
  * Password guessing from one address is slowed by a per-address limit on the sign-in form: 20
- * attempts per 5 minutes (src/http/routes/interactions.ts), then 429 for every attempt, including
+ * failed attempts per 5 minutes (successful sign-ins don't count) (src/http/routes/interactions.ts), then 429 for every attempt, including
  * one with the right password, on every interaction. The limiter lives in the server process, so
  * this file starts a server of its own for each database.
  */

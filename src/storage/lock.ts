@@ -1,0 +1,30 @@
+import { createHash } from 'node:crypto';
+import { type Kysely, sql } from 'kysely';
+import type { DialectName } from './db.ts';
+
+/**
+ * Runs `work` in a transaction that no other Gatehouse process sharing the database runs at the
+ * same time: a transaction-scoped advisory lock on PostgreSQL, BEGIN IMMEDIATE (the write lock,
+ * waited for through busy_timeout) on SQLite. For the rare check-then-write steps every node may
+ * attempt at once: migrations, the first signing keys, key rotation.
+ */
+export async function exclusive<DB, T>(db: Kysely<DB>, dialect: DialectName, name: string, work: (trx: Kysely<DB>) => Promise<T>): Promise<T> {
+  if (dialect === 'postgres') {
+    const lockId = createHash('sha256').update(`gatehouse:${name}`).digest().readBigInt64BE(0);
+    return db.transaction().execute(async (trx) => {
+      await sql`select pg_advisory_xact_lock(${lockId})`.execute(trx);
+      return work(trx);
+    });
+  }
+  return db.connection().execute(async (connection) => {
+    await sql`begin immediate`.execute(connection);
+    try {
+      const result = await work(connection);
+      await sql`commit`.execute(connection);
+      return result;
+    } catch (error) {
+      await sql`rollback`.execute(connection).catch(() => {});
+      throw error;
+    }
+  });
+}
