@@ -140,8 +140,10 @@ export function createUserStore(db: Kysely<Database>) {
         .select(['username_key', 'email_key'])
         .where((eb) => eb.or([eb('username_key', 'in', [usernameKey, emailKey]), eb('email_key', 'in', [usernameKey, emailKey])]))
         .executeTakeFirst();
-      if (clash?.email_key === emailKey) throw conflict('user.email_taken', `A user with the email ${email} already exists.`);
-      if (clash) throw conflict('user.username_taken', `The username ${username} is taken (or is another user's email).`);
+      if (clash?.email_key === emailKey || clash?.username_key === emailKey) {
+        throw conflict('user.email_taken', `The email ${email} is already another user's email or username.`);
+      }
+      if (clash) throw conflict('user.username_taken', `The username ${username} is already another user's username or email.`);
 
       const now = nowIso();
       const row: UserRow = {
@@ -164,7 +166,13 @@ export function createUserStore(db: Kysely<Database>) {
       try {
         await db.insertInto('users').values(row).execute();
       } catch (error) {
-        if (isUniqueViolation(error)) throw conflict('user.exists', `A user with that username or email already exists.`);
+        // Lost a race with a simultaneous create: say which of the two was taken.
+        if (isUniqueViolation(error)) {
+          const taken = await db.selectFrom('users').select('id').where('email_key', '=', emailKey).executeTakeFirst();
+          throw taken
+            ? conflict('user.email_taken', `The email ${email} is already another user's email or username.`)
+            : conflict('user.username_taken', `The username ${username} is already another user's username or email.`);
+        }
         throw error;
       }
       return toUser(row);

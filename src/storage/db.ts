@@ -1,5 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { DatabaseSync, type SQLInputValue } from 'node:sqlite';
 import { Kysely, PostgresDialect, SqliteDialect, type SqliteDatabase } from 'kysely';
 import pg from 'pg';
@@ -52,7 +53,19 @@ export async function openStorage(options: StorageOptions): Promise<Storage> {
     const database = new DatabaseSync(join(options.dataDir, 'gatehouse.db'));
     // WAL lets the CLI write while the server reads; the busy timeout serialises concurrent writers.
     // busy_timeout first: switching to WAL itself needs a lock another process may hold.
-    database.exec('PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;');
+    database.exec('PRAGMA busy_timeout = 5000;');
+    // Even so, switching a new file to WAL can fail with SQLITE_BUSY without consulting the busy
+    // handler while another process opens it at the same moment: retry for a while.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        database.exec('PRAGMA journal_mode = WAL;');
+        break;
+      } catch (error) {
+        if (attempt >= 100 || !/locked|busy/i.test(String(error))) throw error;
+        await sleep(20);
+      }
+    }
+    database.exec('PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;');
     const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: wrapNodeSqlite(database) }) });
     storage = { db, dialect: 'sqlite', close: () => db.destroy() };
   }

@@ -150,7 +150,7 @@ for (const { kind, skip } of DATABASE_KINDS) {
     describe('several nodes starting at once on a fresh database', () => {
       test(
         'all of them open it; the migrations run once',
-                async (t) => {
+        async (t) => {
           const { config, cleanup } = await freshConfig(kind);
           t.after(cleanup);
           const outcomes = await startNodesAtOnce(config, 'storage', 3);
@@ -167,7 +167,7 @@ for (const { kind, skip } of DATABASE_KINDS) {
 
       test(
         'all of them start; there is exactly one current and one next signing key',
-                async (t) => {
+        async (t) => {
           const { config, cleanup } = await freshConfig(kind, { secretKey: SECRET });
           t.after(cleanup);
           // Migrate first, so that only the key store's first start races.

@@ -18,7 +18,10 @@ for (const { kind, skip } of DATABASE_KINDS) {
     const byState = async () => {
       const all = await rows();
       const states: Record<string, string[]> = {};
-      for (const row of all) (states[row.state] ??= []).push(row.kid);
+      for (const row of all) {
+        states[row.state] ??= [];
+        states[row.state]?.push(row.kid);
+      }
       return states;
     };
 
