@@ -20,6 +20,8 @@ export const ROUTES = {
   revocation: '/oauth2/revoke',
   introspection: '/oauth2/introspect',
   end_session: '/oauth2/sessions/logout',
+  // RFC 9126 pushed authorization requests; JumpCloud has none, so the path is ours.
+  pushed_authorization_request: '/oauth2/par',
 } as const;
 
 export const ACCESS_TOKEN_TTL = 3600;
@@ -143,6 +145,8 @@ export function createProvider(deps: ProviderDependencies): Provider {
     // JumpCloud puts the scope claims in the ID token too, and code-flow apps read them there.
     conformIdTokenClaims: false,
     responseTypes: ['code'],
+    // The methods an app can be registered with; discovery advertises exactly these.
+    clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'none'],
     pkce: { required: (_ctx, client) => client.tokenEndpointAuthMethod === 'none' },
     rotateRefreshToken: true,
     allowOmittingSingleRegisteredRedirectUri: false,
