@@ -66,9 +66,9 @@ export async function buildApp(runtime: Runtime, options: AppOptions = {}): Prom
     }
   }, options.keyPollIntervalMs ?? 5_000);
   keyPoll.unref();
-  const purge = setInterval(() => {
-    purgeExpired(storage.db).catch((error: unknown) => app.log.warn({ err: error }, 'could not purge expired rows'));
-  }, options.purgeIntervalMs ?? 10 * 60_000);
+  const purgeNow = () => purgeExpired(storage.db).catch((error: unknown) => app.log.warn({ err: error }, 'could not purge expired rows'));
+  void purgeNow();
+  const purge = setInterval(purgeNow, options.purgeIntervalMs ?? 10 * 60_000);
   purge.unref();
   app.addHook('onClose', async () => {
     clearInterval(keyPoll);
