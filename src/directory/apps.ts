@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely, Selectable } from 'kysely';
+import { atomically } from '../storage/lock.ts';
 import type { AppsTable, Database } from '../storage/schema.ts';
 import { DomainError, invalid, notFound } from './errors.ts';
 import type { GroupStore } from './groups.ts';
@@ -279,7 +280,7 @@ export function createAppStore(db: Kysely<Database>, groups: GroupStore) {
 
     async delete(ref: string): Promise<App> {
       const row = await getRow(ref);
-      await db.transaction().execute(async (trx) => {
+      await atomically(db, async (trx) => {
         await trx.deleteFrom('app_bindings').where('app_id', '=', row.id).execute();
         await trx.deleteFrom('apps').where('id', '=', row.id).execute();
         // The app's tokens and grants die with it.

@@ -1,4 +1,5 @@
 import type { Kysely, Selectable } from 'kysely';
+import { atomically } from '../storage/lock.ts';
 import type { Database, UserGroupsTable } from '../storage/schema.ts';
 import { DomainError, conflict, invalid, notFound } from './errors.ts';
 import { isObjectId, newObjectId, nowIso } from './ids.ts';
@@ -132,7 +133,7 @@ export function createGroupStore(db: Kysely<Database>, users: UserStore) {
     async delete(ref: string): Promise<UserGroup> {
       const row = await getRow(ref);
       refuseBuiltin(row, 'deleted');
-      await db.transaction().execute(async (trx) => {
+      await atomically(db, async (trx) => {
         await trx.deleteFrom('group_members').where('group_id', '=', row.id).execute();
         await trx.deleteFrom('app_bindings').where('group_id', '=', row.id).execute();
         await trx.deleteFrom('user_groups').where('id', '=', row.id).execute();

@@ -1,16 +1,69 @@
 import type { Kysely } from 'kysely';
+import { atomically } from '../storage/lock.ts';
 import type { Database } from '../storage/schema.ts';
 import { createAccessResolver } from './access.ts';
+import { createApiKeyStore } from './api-keys.ts';
 import { createAppStore } from './apps.ts';
+import { type Actor, type AuditTarget, createAuditLog } from './audit.ts';
+import { DomainError } from './errors.ts';
 import { createGroupStore } from './groups.ts';
+import { createSettingsStore } from './settings.ts';
 import { createUserStore } from './users.ts';
 
-export function createDirectory(db: Kysely<Database>) {
+function createStores(db: Kysely<Database>) {
   const users = createUserStore(db);
   const groups = createGroupStore(db, users);
   const apps = createAppStore(db, groups);
-  const access = createAccessResolver(db);
-  return { users, groups, apps, access };
+  return {
+    users,
+    groups,
+    apps,
+    access: createAccessResolver(db),
+    apiKeys: createApiKeyStore(db, users),
+    audit: createAuditLog(db),
+    settings: createSettingsStore(db),
+  };
+}
+
+export type DirectoryStores = ReturnType<typeof createStores>;
+
+export interface ChangeDescription {
+  target?: AuditTarget | undefined;
+  details?: Record<string, unknown> | undefined;
+}
+
+export function createDirectory(db: Kysely<Database>) {
+  const stores = createStores(db);
+  return {
+    ...stores,
+
+    /**
+     * Makes a change and writes its audit event in the same transaction, so that no change goes
+     * unrecorded and no event records a change that was rolled back. A refused change is recorded
+     * too, as a failure with its error code.
+     */
+    async change<T>(
+      actor: Actor,
+      action: string,
+      work: (directory: DirectoryStores) => Promise<T>,
+      describe: (result: T) => ChangeDescription = () => ({}),
+      attempted?: AuditTarget,
+    ): Promise<T> {
+      try {
+        return await atomically(db, async (trx) => {
+          const scoped = createStores(trx);
+          const result = await work(scoped);
+          const { target, details } = describe(result);
+          await scoped.audit.record(actor, { action, target: target ?? attempted, details });
+          return result;
+        });
+      } catch (error) {
+        const code = error instanceof DomainError ? error.code : 'internal';
+        await stores.audit.record(actor, { action, target: attempted, outcome: 'failure', details: { code } }).catch(() => {});
+        throw error;
+      }
+    },
+  };
 }
 
 export type Directory = ReturnType<typeof createDirectory>;

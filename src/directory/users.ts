@@ -1,8 +1,10 @@
 import { type Kysely, type Selectable, sql } from 'kysely';
+import { atomically } from '../storage/lock.ts';
 import type { Database, UsersTable } from '../storage/schema.ts';
 import { DomainError, conflict, invalid, notFound } from './errors.ts';
 import { isObjectId, newObjectId, nowIso } from './ids.ts';
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, hashPassword, verifyPassword } from './passwords.ts';
+import { type Role, parseRole } from './roles.ts';
 
 export const USER_STATES = ['STAGED', 'ACTIVATED', 'SUSPENDED'] as const;
 export type UserState = (typeof USER_STATES)[number];
@@ -21,6 +23,7 @@ export interface User {
   account_locked: boolean;
   has_password: boolean;
   attributes: Record<string, string>;
+  role: Role | null;
   created: string;
   updated: string;
 }
@@ -33,6 +36,17 @@ export interface CreateUserInput {
   displayname?: string | undefined;
   password?: string | undefined;
   state?: UserState | undefined;
+  attributes?: Record<string, string> | undefined;
+  role?: Role | null | undefined;
+}
+
+/** Profile fields an administrator may change after creation. */
+export interface UserChanges {
+  username?: string | undefined;
+  email?: string | undefined;
+  firstname?: string | undefined;
+  lastname?: string | undefined;
+  displayname?: string | undefined;
   attributes?: Record<string, string> | undefined;
 }
 
@@ -54,6 +68,7 @@ export function toUser(row: UserRow): User {
     account_locked: row.account_locked === 1,
     has_password: row.password_hash !== null,
     attributes: JSON.parse(row.attributes) as Record<string, string>,
+    role: (row.role as Role | null) ?? null,
     created: row.created_at,
     updated: row.updated_at,
   };
@@ -63,13 +78,27 @@ const USERNAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$/;
 const EMAIL_PATTERN = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const ATTRIBUTE_NAME_PATTERN = /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/;
 
-function checkPassword(password: string): void {
-  if (password.length < MIN_PASSWORD_LENGTH) {
-    throw invalid('user.password_too_short', `Passwords need at least ${MIN_PASSWORD_LENGTH} characters.`, 'password');
+function checkPassword(password: string, minLength = MIN_PASSWORD_LENGTH): void {
+  if (password.length < minLength) {
+    throw invalid('user.password_too_short', `Passwords need at least ${minLength} characters.`, 'password');
   }
   if (password.length > MAX_PASSWORD_LENGTH) {
     throw invalid('user.password_too_long', `Passwords may have at most ${MAX_PASSWORD_LENGTH} characters.`, 'password');
   }
+}
+
+function checkUsername(value: string): string {
+  const username = value.trim();
+  if (!USERNAME_PATTERN.test(username)) {
+    throw invalid('user.invalid_username', 'A username has 1-128 characters: letters, digits and . _ @ + - (starting with a letter or digit).', 'username');
+  }
+  return username;
+}
+
+function checkEmail(value: string): string {
+  const email = value.trim();
+  if (!EMAIL_PATTERN.test(email) || email.length > 254) throw invalid('user.invalid_email', `"${email}" is not a valid email address.`, 'email');
+  return email;
 }
 
 function checkAttributes(attributes: Record<string, string>): void {
@@ -84,6 +113,12 @@ function checkAttributes(attributes: Record<string, string>): void {
 }
 
 export function createUserStore(db: Kysely<Database>) {
+  /** The organisation's password policy (settings), read when a password is set. */
+  async function minPasswordLength(): Promise<number> {
+    const row = await db.selectFrom('settings').select('value').where('key', '=', 'password_min_length').executeTakeFirst();
+    return row ? Number(JSON.parse(row.value)) : MIN_PASSWORD_LENGTH;
+  }
+
   async function findRow(ref: string): Promise<UserRow | undefined> {
     const key = ref.toLowerCase();
     let query = db.selectFrom('users').selectAll();
@@ -109,6 +144,26 @@ export function createUserStore(db: Kysely<Database>) {
     await db.deleteFrom('oidc_payloads').where('account_id', '=', userId).execute();
   }
 
+  /**
+   * Usernames and emails share one namespace, since either signs a person in: a new one may be
+   * neither another user's username nor another user's email.
+   */
+  async function assertAvailable(names: { username?: string; email?: string }, exceptId?: string): Promise<void> {
+    const keys = [names.username, names.email].filter((n): n is string => n !== undefined).map((n) => n.toLowerCase());
+    let query = db
+      .selectFrom('users')
+      .select(['username_key', 'email_key'])
+      .where((eb) => eb.or([eb('username_key', 'in', keys), eb('email_key', 'in', keys)]));
+    if (exceptId) query = query.where('id', '!=', exceptId);
+    const clash = await query.executeTakeFirst();
+    if (!clash) return;
+    const emailKey = names.email?.toLowerCase();
+    if (emailKey && (clash.email_key === emailKey || clash.username_key === emailKey)) {
+      throw conflict('user.email_taken', `The email ${names.email} is already another user's email or username.`);
+    }
+    throw conflict('user.username_taken', `The username ${names.username} is already another user's username or email.`);
+  }
+
   async function update(ref: string, changes: Partial<UserRow>): Promise<User> {
     const row = await getRow(ref);
     await db
@@ -121,29 +176,16 @@ export function createUserStore(db: Kysely<Database>) {
 
   return {
     async create(input: CreateUserInput): Promise<User> {
-      const username = input.username.trim();
-      const email = input.email.trim();
-      if (!USERNAME_PATTERN.test(username)) {
-        throw invalid('user.invalid_username', 'A username has 1-128 characters: letters, digits and . _ @ + - (starting with a letter or digit).', 'username');
-      }
-      if (!EMAIL_PATTERN.test(email) || email.length > 254) {
-        throw invalid('user.invalid_email', `"${email}" is not a valid email address.`, 'email');
-      }
+      const username = checkUsername(input.username);
+      const email = checkEmail(input.email);
       const state = input.state ?? 'ACTIVATED';
       if (!USER_STATES.includes(state)) throw invalid('user.invalid_state', `State must be one of ${USER_STATES.join(', ')}.`, 'state');
-      if (input.password !== undefined) checkPassword(input.password);
+      if (input.password !== undefined) checkPassword(input.password, await minPasswordLength());
       checkAttributes(input.attributes ?? {});
+      if (input.role != null) parseRole(input.role);
       const usernameKey = username.toLowerCase();
       const emailKey = email.toLowerCase();
-      const clash = await db
-        .selectFrom('users')
-        .select(['username_key', 'email_key'])
-        .where((eb) => eb.or([eb('username_key', 'in', [usernameKey, emailKey]), eb('email_key', 'in', [usernameKey, emailKey])]))
-        .executeTakeFirst();
-      if (clash?.email_key === emailKey || clash?.username_key === emailKey) {
-        throw conflict('user.email_taken', `The email ${email} is already another user's email or username.`);
-      }
-      if (clash) throw conflict('user.username_taken', `The username ${username} is already another user's username or email.`);
+      await assertAvailable({ username, email });
 
       const now = nowIso();
       const row: UserRow = {
@@ -160,6 +202,7 @@ export function createUserStore(db: Kysely<Database>) {
         password_hash: input.password === undefined ? null : await hashPassword(input.password),
         failed_logins: 0,
         attributes: JSON.stringify(input.attributes ?? {}),
+        role: input.role ?? null,
         created_at: now,
         updated_at: now,
       };
@@ -193,9 +236,45 @@ export function createUserStore(db: Kysely<Database>) {
     },
 
     async setPassword(ref: string, password: string): Promise<User> {
-      checkPassword(password);
+      checkPassword(password, await minPasswordLength());
       return update(ref, { password_hash: await hashPassword(password), failed_logins: 0 });
     },
+
+    /** Changes profile fields; a username or email keeps to the rules and stays unique. */
+    async change(ref: string, changes: UserChanges): Promise<User> {
+      const row = await getRow(ref);
+      const next: Partial<UserRow> = {};
+      if (changes.username !== undefined) {
+        next.username = checkUsername(changes.username);
+        next.username_key = next.username.toLowerCase();
+      }
+      if (changes.email !== undefined) {
+        next.email = checkEmail(changes.email);
+        next.email_key = next.email.toLowerCase();
+      }
+      if (next.username !== undefined || next.email !== undefined) {
+        await assertAvailable({ ...(next.username !== undefined ? { username: next.username } : {}), ...(next.email !== undefined ? { email: next.email } : {}) }, row.id);
+      }
+      for (const field of ['firstname', 'lastname', 'displayname'] as const) {
+        const value = changes[field];
+        if (value === undefined) continue;
+        if (value.length > 256) throw invalid('user.invalid_name', `${field} has at most 256 characters.`, field);
+        next[field] = value.trim();
+      }
+      if (changes.attributes !== undefined) {
+        checkAttributes(changes.attributes);
+        next.attributes = JSON.stringify(changes.attributes);
+      }
+      try {
+        return await update(row.id, next);
+      } catch (error) {
+        if (isUniqueViolation(error)) throw conflict('user.username_taken', 'That username or email was just taken by another user.');
+        throw error;
+      }
+    },
+
+    /** Grants an administrator role, or takes it away with null. */
+    setRole: (ref: string, role: Role | null) => update(ref, { role: role === null ? null : parseRole(role) }),
 
     async suspend(ref: string): Promise<User> {
       const user = await update(ref, { state: 'SUSPENDED' });
@@ -207,7 +286,7 @@ export function createUserStore(db: Kysely<Database>) {
 
     async delete(ref: string): Promise<User> {
       const row = await getRow(ref);
-      await db.transaction().execute(async (trx) => {
+      await atomically(db, async (trx) => {
         await trx.deleteFrom('group_members').where('user_id', '=', row.id).execute();
         await trx.deleteFrom('oidc_payloads').where('account_id', '=', row.id).execute();
         await trx.deleteFrom('users').where('id', '=', row.id).execute();

@@ -28,3 +28,8 @@ export async function exclusive<DB, T>(db: Kysely<DB>, dialect: DialectName, nam
     }
   });
 }
+
+/** A transaction, or the one already open: lets a store step run inside a caller's larger change. */
+export function atomically<DB, T>(db: Kysely<DB>, work: (trx: Kysely<DB>) => Promise<T>): Promise<T> {
+  return db.isTransaction ? work(db) : db.transaction().execute(work);
+}

@@ -3,6 +3,7 @@ import type { DialectName } from './db.ts';
 import { exclusive } from './lock.ts';
 import * as initial from './migrations/001_initial.ts';
 import * as payloadAccount from './migrations/002_payload_account.ts';
+import * as adminApi from './migrations/003_admin_api.ts';
 import type { Database } from './schema.ts';
 
 interface Migration {
@@ -16,6 +17,7 @@ interface Migration {
 export const migrations: readonly Migration[] = [
   { version: 1, name: 'initial', up: initial.up },
   { version: 2, name: 'payload_account', up: payloadAccount.up },
+  { version: 3, name: 'admin_api', up: adminApi.up },
 ];
 
 export async function migrate(db: Kysely<Database>, dialect: DialectName): Promise<void> {

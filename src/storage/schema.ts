@@ -15,6 +15,7 @@ export interface UsersTable {
   password_hash: string | null;
   failed_logins: number;
   attributes: string;
+  role: string | null;
   created_at: string;
   updated_at: string;
 }
@@ -83,6 +84,41 @@ export interface OidcPayloadsTable {
   consumed_at: number | null;
 }
 
+export interface ApiKeysTable {
+  id: string;
+  owner_id: string;
+  name: string;
+  scope: string;
+  prefix: string;
+  key_hash: string;
+  expires_at: string | null;
+  last_used_at: string | null;
+  revoked_at: string | null;
+  created_at: string;
+}
+
+export interface AuditEventsTable {
+  id: string;
+  time: string;
+  actor_type: string;
+  actor_id: string | null;
+  actor_name: string | null;
+  action: string;
+  target_type: string | null;
+  target_id: string | null;
+  target_name: string | null;
+  source_ip: string | null;
+  user_agent: string | null;
+  outcome: string;
+  details: string;
+}
+
+export interface SettingsTable {
+  key: string;
+  value: string;
+  updated_at: string;
+}
+
 export interface SchemaMigrationsTable {
   version: number;
   name: string;
@@ -98,4 +134,7 @@ export interface Database {
   signing_keys: SigningKeysTable;
   oidc_payloads: OidcPayloadsTable;
   schema_migrations: SchemaMigrationsTable;
+  api_keys: ApiKeysTable;
+  audit_events: AuditEventsTable;
+  settings: SettingsTable;
 }
