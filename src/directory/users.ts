@@ -221,6 +221,29 @@ export function createUserStore(db: Kysely<Database>) {
       return toUser(row);
     },
 
+    /** One page in a stable order (username), optionally matching `search` in username, email or name. */
+    async page(query: { limit: number; offset: number; search?: string | undefined }): Promise<{ users: User[]; total: number }> {
+      let base = db.selectFrom('users');
+      const term = query.search?.trim().toLowerCase();
+      if (term) {
+        const pattern = `%${term.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+        base = base.where((eb) =>
+          eb.or([
+            eb('username_key', 'like', sql<string>`${pattern} escape '\\'`),
+            eb('email_key', 'like', sql<string>`${pattern} escape '\\'`),
+            eb(eb.fn('lower', ['firstname']), 'like', sql<string>`${pattern} escape '\\'`),
+            eb(eb.fn('lower', ['lastname']), 'like', sql<string>`${pattern} escape '\\'`),
+            eb(eb.fn('lower', ['displayname']), 'like', sql<string>`${pattern} escape '\\'`),
+          ]),
+        );
+      }
+      const [rows, count] = await Promise.all([
+        base.selectAll().orderBy('username_key').orderBy('id').limit(query.limit).offset(query.offset).execute(),
+        base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
+      ]);
+      return { users: rows.map(toUser), total: Number(count.n) };
+    },
+
     async list(): Promise<User[]> {
       const rows = await db.selectFrom('users').selectAll().orderBy('username_key').execute();
       return rows.map(toUser);

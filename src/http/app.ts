@@ -6,6 +6,7 @@ import { purgeExpired } from '../oidc/adapter.ts';
 import { PAGE_CSP, html, page } from '../oidc/views.ts';
 import type { Runtime } from '../runtime.ts';
 import { registerErrorHandler } from './plugins/errors.ts';
+import { registerApi } from './routes/api/index.ts';
 import { registerInteractionRoutes } from './routes/interactions.ts';
 
 export interface AppOptions {
@@ -36,6 +37,8 @@ export async function buildApp(runtime: Runtime, options: AppOptions = {}): Prom
     trustProxy: config.trustProxy,
     bodyLimit: 64 * 1024,
     routerOptions: { maxParamLength: 200 },
+    // Unknown fields are refused, never silently dropped; every error is reported at once.
+    ajv: { customOptions: { removeAdditional: false, allErrors: true, coerceTypes: 'array' } },
   });
 
   const logServerError = (error: unknown) => app.log.error({ err: error }, 'oidc-provider error');
@@ -98,6 +101,7 @@ export async function buildApp(runtime: Runtime, options: AppOptions = {}): Prom
   await app.register(formbody, { bodyLimit: 16 * 1024 });
   registerErrorHandler(app);
   registerInteractionRoutes(app, { provider: () => current.provider, directory, secret: runtime.secret, issuer: config.issuer });
+  await registerApi(app, { directory, runtime });
 
   app.get('/', async (_request, reply) => {
     const discovery = `${config.issuer}/.well-known/openid-configuration`;

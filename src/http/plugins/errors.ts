@@ -18,7 +18,13 @@ export function registerErrorHandler(app: FastifyInstance): void {
       : status === 415 ? 'request.unsupported_media_type'
       : status === 429 ? 'request.rate_limited'
       : 'request.bad';
-    const details = error.validation?.map((v) => ({ path: v.instancePath || v.params?.missingProperty?.toString() || '', message: v.message ?? 'invalid' }));
+    // Name the offending field: ajv puts an unknown or missing property's name in params, not the path.
+    const details = error.validation?.map((v) => {
+      const property = v.params?.additionalProperty ?? v.params?.missingProperty;
+      const path = [error.validationContext, v.instancePath.replace(/^\//, '').replaceAll('/', '.'), property].filter(Boolean).join('.');
+      const message = v.params?.additionalProperty ? `unknown field ${String(v.params.additionalProperty)}` : (v.message ?? 'invalid');
+      return { path, message };
+    });
     return reply.status(status).send({ code, message: error.message, ...(details ? { details } : {}) });
   });
   app.setNotFoundHandler((request, reply) => {

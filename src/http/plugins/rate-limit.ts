@@ -1,9 +1,8 @@
 /**
- * Counts failures per key in fixed windows, in memory. It slows password guessing from one address
- * on one node; account lockout in the directory covers guessing spread across addresses and nodes.
- * Only failures count, so an office behind one NAT address can sign in all at nine o'clock.
+ * Counts events per key in fixed windows, in memory, on one node: failed sign-ins per address, API
+ * requests per key. (Account lockout in the directory covers guessing spread across nodes.)
  */
-export function createFailureLimiter(options: { limit: number; windowMs: number; maxKeys?: number }) {
+export function createWindowLimiter(options: { limit: number; windowMs: number; maxKeys?: number }) {
   const windows = new Map<string, { start: number; count: number }>();
   const maxKeys = options.maxKeys ?? 100_000;
 
@@ -15,12 +14,12 @@ export function createFailureLimiter(options: { limit: number; windowMs: number;
   }
 
   return {
-    /** True while the key has used up its failures for this window. */
-    blocked(key: string, now = Date.now()): boolean {
+    /** True while the key has used up its events for this window. */
+    exceeded(key: string, now = Date.now()): boolean {
       return (current(key, now)?.count ?? 0) >= options.limit;
     },
 
-    failed(key: string, now = Date.now()): void {
+    hit(key: string, now = Date.now()): void {
       let window = current(key, now);
       if (!window) {
         if (windows.size >= maxKeys) {

@@ -4,7 +4,7 @@ import type Provider from 'oidc-provider';
 import type { Directory } from '../../directory/index.ts';
 import { deriveKey } from '../../oidc/secret-key.ts';
 import { PAGE_CSP, errorPage, noAccessPage, selectAccountPage, signInPage } from '../../oidc/views.ts';
-import { createFailureLimiter } from '../plugins/rate-limit.ts';
+import { createWindowLimiter } from '../plugins/rate-limit.ts';
 
 const GENERIC_FAILURE = 'The username or password is incorrect, or the account cannot sign in right now.';
 
@@ -21,8 +21,9 @@ type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
 export function registerInteractionRoutes(app: FastifyInstance, deps: InteractionDeps): void {
   const csrfKey = deriveKey(deps.secret, 'csrf');
   const issuerOrigin = new URL(deps.issuer).origin;
-  // 20 failed sign-ins per address per 5 minutes; lockout after 10 failures guards each account.
-  const signInLimiter = createFailureLimiter({ limit: 20, windowMs: 5 * 60_000 });
+  // 20 failed sign-ins per address per 5 minutes (only failures count, so an office behind one NAT
+  // address can sign in at nine o'clock); lockout after 10 failures guards each account.
+  const signInLimiter = createWindowLimiter({ limit: 20, windowMs: 5 * 60_000 });
 
   // The token is bound to the interaction, whose uid only the browser holding the interaction cookie knows.
   const csrfToken = (uid: string) => createHmac('sha256', csrfKey).update(uid).digest('base64url');
@@ -114,13 +115,13 @@ export function registerInteractionRoutes(app: FastifyInstance, deps: Interactio
     if (interaction.prompt.name !== 'login' && interaction.prompt.name !== 'select_account') return render(reply, interaction);
     const username = typeof body.username === 'string' ? body.username.slice(0, 254) : '';
     const password = typeof body.password === 'string' ? body.password : '';
-    if (signInLimiter.blocked(request.ip)) {
+    if (signInLimiter.exceeded(request.ip)) {
       return render(reply, interaction, 429, 'Too many sign-in attempts. Wait a few minutes and try again.', username);
     }
     if (!username || !password) return render(reply, interaction, 400, 'Enter your username or email and your password.', username);
     const result = await deps.directory.users.signIn(username, password);
     if (!result.ok) {
-      signInLimiter.failed(request.ip);
+      signInLimiter.hit(request.ip);
       request.log.info({ reason: result.reason }, 'sign-in refused');
       return render(reply, interaction, 200, GENERIC_FAILURE, username);
     }

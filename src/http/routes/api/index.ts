@@ -1,0 +1,64 @@
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { FastifyInstance } from 'fastify';
+import type { Directory } from '../../../directory/index.ts';
+import type { Runtime } from '../../../runtime.ts';
+import { createApiAuthenticator } from '../../plugins/api-auth.ts';
+import { SHARED_SCHEMAS } from './schemas.ts';
+import { registerAppRoutes } from './apps.ts';
+import { registerAuditRoutes } from './audit.ts';
+import { registerGroupRoutes } from './groups.ts';
+import { registerJumpCloudRoutes } from './jumpcloud.ts';
+import { registerSecurityRoutes } from './security.ts';
+import { registerSettingsRoutes } from './settings.ts';
+import { registerUserRoutes } from './users.ts';
+
+export interface ApiDependencies {
+  directory: Directory;
+  runtime: Runtime;
+}
+
+/**
+ * The directory REST API under /api: JSON with a schema on every route, documented at
+ * /api/openapi.json (generated from those schemas) and readable at /api/docs.
+ */
+export async function registerApi(app: FastifyInstance, deps: ApiDependencies): Promise<void> {
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Gatehouse directory API',
+        version: '1',
+        description:
+          'Manage users, groups, SSO applications, keys and settings. Authenticate with an API key: `x-api-key: KEY` or `Authorization: Bearer KEY`. Errors are `{ code, message, details? }`.',
+      },
+      servers: [{ url: deps.runtime.config.issuer }],
+      components: {
+        securitySchemes: {
+          apiKeyHeader: { type: 'apiKey', in: 'header', name: 'x-api-key' },
+          bearer: { type: 'http', scheme: 'bearer' },
+        },
+      },
+      security: [{ apiKeyHeader: [] }, { bearer: [] }],
+    },
+    // Everything under /api is documented (the JumpCloud-compatible routes too); pages and the protocol are not.
+    transform: ({ schema, url, route }) => ({ schema: { ...schema, hide: schema?.hide || !url.startsWith('/api/') || url.startsWith('/api/docs') } as typeof schema, url, route }),
+  });
+  for (const schema of SHARED_SCHEMAS) app.addSchema(schema);
+
+  const auth = createApiAuthenticator(deps.directory);
+  await app.register(
+    async (api) => {
+      registerUserRoutes(api, deps.directory, auth);
+      registerGroupRoutes(api, deps.directory, auth);
+      registerAppRoutes(api, deps, auth);
+      registerSecurityRoutes(api, deps, auth);
+      registerAuditRoutes(api, deps.directory, auth);
+      registerSettingsRoutes(api, deps.directory, auth);
+      registerJumpCloudRoutes(api, deps.directory, auth);
+      api.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+    },
+    { prefix: '/api' },
+  );
+  await app.register(swaggerUi, { routePrefix: '/api/docs', uiConfig: { docExpansion: 'list' }, staticCSP: true });
+}

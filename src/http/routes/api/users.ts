@@ -1,0 +1,183 @@
+import type { FastifyInstance } from 'fastify';
+import type { Directory } from '../../../directory/index.ts';
+import type { Role } from '../../../directory/roles.ts';
+import { roleCovers } from '../../../directory/roles.ts';
+import { DomainError } from '../../../directory/errors.ts';
+import type { CreateUserInput, User, UserChanges } from '../../../directory/users.ts';
+import { type ApiAuthenticator, principalOf } from '../../plugins/api-auth.ts';
+import { ROLE_VALUES, errorResponses, groupSchema, idParams, pageOf, pageQueryProperties, ref } from './schemas.ts';
+
+const userTarget = (user: User) => ({ type: 'user', id: user.id, name: user.username });
+
+const attributes = { type: 'object', maxProperties: 100, additionalProperties: { type: 'string', maxLength: 1024 } } as const;
+const profileProperties = {
+  username: { type: 'string', minLength: 1, maxLength: 128 },
+  email: { type: 'string', minLength: 3, maxLength: 254 },
+  firstname: { type: 'string', maxLength: 256 },
+  lastname: { type: 'string', maxLength: 256 },
+  displayname: { type: 'string', maxLength: 256 },
+  attributes,
+} as const;
+
+export function registerUserRoutes(app: FastifyInstance, directory: Directory, auth: ApiAuthenticator): void {
+  const tags = ['Users'];
+
+  app.get<{ Querystring: { limit: number; offset: number; search?: string } }>(
+    '/users',
+    {
+      preHandler: auth.require('read'),
+      schema: {
+        tags,
+        summary: 'List users',
+        description: 'Ordered by username. `search` matches part of the username, email or name.',
+        querystring: { type: 'object', additionalProperties: false, properties: { ...pageQueryProperties, search: { type: 'string', maxLength: 200 } } },
+        response: { 200: pageOf(ref('User')), ...errorResponses },
+      },
+    },
+    async (request) => {
+      const { limit, offset, search } = request.query;
+      const { users, total } = await directory.users.page({ limit, offset, search });
+      return { data: users, total, limit, offset };
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/users/:id',
+    { preHandler: auth.require('read'), schema: { tags, summary: 'Get a user', description: 'By id, username or email.', params: idParams, response: { 200: ref('User'), ...errorResponses } } },
+    async (request) => directory.users.get(request.params.id),
+  );
+
+  app.post<{ Body: CreateUserInput & { role?: Role | null } }>(
+    '/users',
+    {
+      preHandler: auth.require('directory'),
+      schema: {
+        tags,
+        summary: 'Create a user',
+        description: 'Without a password the user can sign in only once one is set. A role makes them an administrator (not above your own).',
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['username', 'email'],
+          properties: {
+            ...profileProperties,
+            password: { type: 'string', minLength: 1, maxLength: 1024 },
+            state: { type: 'string', enum: ['STAGED', 'ACTIVATED'] },
+            role: { anyOf: [{ type: 'string', enum: ROLE_VALUES }, { type: 'null' }] },
+          },
+        },
+        response: { 201: ref('User'), ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const principal = principalOf(request);
+      if (request.body.role) assertMayGrant(principal.role, request.body.role);
+      const user = await directory.change(principal.actor, 'user.create', (d) => d.users.create(request.body), (u) => ({ target: userTarget(u) }), { type: 'user', name: request.body.username });
+      return reply.status(201).send(user);
+    },
+  );
+
+  app.patch<{ Params: { id: string }; Body: UserChanges }>(
+    '/users/:id',
+    {
+      preHandler: auth.require('directory'),
+      schema: {
+        tags,
+        summary: 'Change a user’s profile',
+        description: 'Only the fields sent change. `attributes` replaces all custom attributes.',
+        params: idParams,
+        body: { type: 'object', additionalProperties: false, minProperties: 1, properties: profileProperties },
+        response: { 200: ref('User'), ...errorResponses },
+      },
+    },
+    async (request) =>
+      directory.change(
+        principalOf(request).actor,
+        'user.update',
+        (d) => d.users.change(request.params.id, request.body),
+        (u) => ({ target: userTarget(u), details: { fields: Object.keys(request.body) } }),
+        { type: 'user', id: request.params.id },
+      ),
+  );
+
+  app.delete<{ Params: { id: string } }>(
+    '/users/:id',
+    { preHandler: auth.require('directory'), schema: { tags, summary: 'Delete a user', params: idParams, response: { 204: { type: 'null' }, ...errorResponses } } },
+    async (request, reply) => {
+      const principal = principalOf(request);
+      const target = await directory.users.get(request.params.id);
+      if (target.id === principal.user.id) throw new DomainError('user.self_delete', 409, 'You cannot delete your own account.');
+      await directory.change(principal.actor, 'user.delete', (d) => d.users.delete(target.id), (u) => ({ target: userTarget(u) }));
+      return reply.status(204).send();
+    },
+  );
+
+  /** State changes a help desk may make. */
+  for (const [action, verb, summary] of [
+    ['suspend', 'user.suspend', 'Suspend a user (ends their sessions and revokes their tokens)'],
+    ['activate', 'user.activate', 'Activate a staged or suspended user'],
+    ['unlock', 'user.unlock', 'Unlock a user locked out by failed sign-ins'],
+  ] as const) {
+    app.post<{ Params: { id: string } }>(
+      `/users/:id/${action}`,
+      { preHandler: auth.require('helpdesk'), schema: { tags, summary, params: idParams, response: { 200: ref('User'), ...errorResponses } } },
+      async (request) => directory.change(principalOf(request).actor, verb, (d) => d.users[action](request.params.id), (u) => ({ target: userTarget(u) }), { type: 'user', id: request.params.id }),
+    );
+  }
+
+  app.put<{ Params: { id: string }; Body: { password: string } }>(
+    '/users/:id/password',
+    {
+      preHandler: auth.require('helpdesk'),
+      schema: {
+        tags,
+        summary: 'Set a user’s password',
+        params: idParams,
+        body: { type: 'object', additionalProperties: false, required: ['password'], properties: { password: { type: 'string', minLength: 1, maxLength: 1024 } } },
+        response: { 200: ref('User'), ...errorResponses },
+      },
+    },
+    async (request) =>
+      directory.change(principalOf(request).actor, 'user.set_password', (d) => d.users.setPassword(request.params.id, request.body.password), (u) => ({ target: userTarget(u) }), {
+        type: 'user',
+        id: request.params.id,
+      }),
+  );
+
+  app.put<{ Params: { id: string }; Body: { role: Role | null } }>(
+    '/users/:id/role',
+    {
+      preHandler: auth.require('security'),
+      schema: {
+        tags,
+        summary: 'Set or remove a user’s administrator role',
+        description: 'null removes the role. Nobody grants or removes a role above their own.',
+        params: idParams,
+        body: { type: 'object', additionalProperties: false, required: ['role'], properties: { role: { anyOf: [{ type: 'string', enum: ROLE_VALUES }, { type: 'null' }] } } },
+        response: { 200: ref('User'), ...errorResponses },
+      },
+    },
+    async (request) => {
+      const principal = principalOf(request);
+      const target = await directory.users.get(request.params.id);
+      if (target.role) assertMayGrant(principal.role, target.role);
+      if (request.body.role) assertMayGrant(principal.role, request.body.role);
+      return directory.change(principal.actor, 'user.set_role', (d) => d.users.setRole(target.id, request.body.role), (u) => ({ target: userTarget(u), details: { role: request.body.role } }));
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/users/:id/groups',
+    {
+      preHandler: auth.require('read'),
+      schema: { tags, summary: 'The groups a user belongs to', description: 'Always includes the built-in All Users group.', params: idParams, response: { 200: { type: 'array', items: groupSchemaRef }, ...errorResponses } },
+    },
+    async (request) => directory.groups.groupsOf((await directory.users.get(request.params.id)).id),
+  );
+}
+
+const groupSchemaRef = ref(groupSchema.$id);
+
+function assertMayGrant(own: Role, wanted: Role): void {
+  if (!roleCovers(own, wanted)) throw new DomainError('auth.forbidden', 403, `Your role (${own}) cannot grant or remove the role ${wanted}.`);
+}
