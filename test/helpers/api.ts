@@ -33,7 +33,7 @@ export async function call<T = any>(gatehouse: TestGatehouse, method: string, pa
     headers.set('content-type', 'application/json');
     payload = JSON.stringify(body);
   }
-  const response = await fetch(`${gatehouse.issuer}${path}`, { method, headers, body: payload as string | undefined });
+  const response = await fetch(`${gatehouse.issuer}${path}`, { method, headers, ...(payload === undefined ? {} : { body: payload as string }) });
   const text = await response.text();
   let parsed: unknown = text;
   if (response.headers.get('content-type')?.includes('json') && text) parsed = JSON.parse(text);
