@@ -1,0 +1,107 @@
+/**
+ * Gatehouse under test. Run as a child process (`--serve sqlite|postgres`): a fresh database (SQLite
+ * in a temp data dir, or a fresh database on the PostgreSQL server named by
+ * GATEHOUSE_BENCH_DATABASE_URL), one user, one confidential app bound to All Users, and the real
+ * server on a loopback port, configured as in production (log level warn).
+ * The orchestrator side starts it and drives password sign-ins through its HTML form.
+ */
+import { startServer } from '../src/http/server.ts';
+import { openRuntime } from '../src/runtime.ts';
+import { type DatabaseKind, freshConfig } from '../test/helpers/databases.ts';
+import {
+  type ChildServer,
+  HttpSession,
+  type Target,
+  type TargetInfo,
+  browserSignIn,
+  exchangeCode,
+  freePort,
+  nextLoopbackAddress,
+  runLoop,
+  serveInChild,
+  startChild,
+} from './lib.ts';
+
+export const BENCH_USER = { username: 'bench.user', email: 'bench.user@example.com', password: 'correct horse battery staple' } as const;
+/** Never fetched: flows stop at the redirect. Loopback all the same. */
+export const REDIRECT_URI = 'http://127.0.0.1:9/bench/callback';
+export const SCOPE = 'openid email profile offline_access';
+
+async function serve(kind: DatabaseKind): Promise<{ info: TargetInfo; close(): Promise<void> }> {
+  const port = await freePort();
+  const issuer = `http://127.0.0.1:${port}`;
+  const { config, cleanup } = await freshConfig(kind, { issuer, port, host: '127.0.0.1' });
+  const runtime = await openRuntime(config);
+  try {
+    const { users, apps } = runtime.directory;
+    await users.create({ username: BENCH_USER.username, email: BENCH_USER.email, firstname: 'Bench', lastname: 'User', password: BENCH_USER.password });
+    const { app, clientSecret } = await apps.create({
+      label: 'Bench app',
+      redirect_uris: [REDIRECT_URI],
+      auth_method: 'client_secret_basic',
+      refresh_token: true,
+      scopes: ['email', 'profile'],
+      groups_claim: 'groups',
+    });
+    if (!clientSecret) throw new Error('a confidential app has a secret');
+    await apps.bind(app.id, 'All Users');
+    const server = await startServer(runtime, { logLevel: 'warn' });
+    return {
+      info: {
+        name: `Gatehouse (${kind === 'sqlite' ? 'SQLite' : 'PostgreSQL'})`,
+        issuer: server.url,
+        clientId: app.client_id,
+        clientSecret,
+        redirectUri: REDIRECT_URI,
+        username: BENCH_USER.username,
+        password: BENCH_USER.password,
+        scope: SCOPE,
+      },
+      async close() {
+        await server.close();
+        await runtime.close();
+        await cleanup();
+      },
+    };
+  } catch (error) {
+    await runtime.close();
+    await cleanup();
+    throw error;
+  }
+}
+
+export function startGatehouse(kind: DatabaseKind, execArgv: string[] = []): Promise<ChildServer> {
+  const env = { ...process.env };
+  if (kind === 'postgres') {
+    const url = process.env.GATEHOUSE_BENCH_DATABASE_URL;
+    if (!url) throw new Error('GATEHOUSE_BENCH_DATABASE_URL is not set');
+    // test/helpers/databases.ts creates (and drops) a fresh database on the server it names.
+    env.GATEHOUSE_TEST_POSTGRES_URL = url;
+  }
+  return startChild(new URL(import.meta.url), ['--serve', kind], { execArgv, env });
+}
+
+/**
+ * One person signing in with a password, as a new browser from an address of its own: the
+ * authorization request, the sign-in form, the form POST (argon2id verify), the redirect back with
+ * a code, and the app's code exchange.
+ */
+export async function passwordSignIn(target: Target): Promise<void> {
+  const session = new HttpSession(nextLoopbackAddress());
+  try {
+    const { code, forms } = await browserSignIn(target, session);
+    if (forms === 0) throw new Error('signed in without a password form');
+    await exchangeCode(target, session, code);
+  } finally {
+    session.close();
+  }
+}
+
+export const signInLoad = (target: Target, options: { concurrency: number; durationMs: number; signal?: AbortSignal; cpu?: () => Promise<number> }) =>
+  runLoop({ ...options, task: () => passwordSignIn(target) });
+
+if (import.meta.main && process.argv[2] === '--serve') {
+  const kind = process.argv[3];
+  if (kind !== 'sqlite' && kind !== 'postgres') throw new Error(`--serve sqlite|postgres, not ${kind}`);
+  await serveInChild(() => serve(kind));
+}

@@ -1,0 +1,161 @@
+/**
+ * The reference: a bare oidc-provider (the installed version) with its default in-memory adapter,
+ * run as a child process. It shares Gatehouse's protocol settings: one static confidential client
+ * (client_secret_basic, authorization_code + refresh_token), an RS256 key, the same TTLs, refresh
+ * token rotation, PKCE only for public clients. People sign in through devInteractions; consent is
+ * skipped the way oidc-provider documents for first-party apps (loadExistingGrant), as Gatehouse
+ * does for admin-registered apps.
+ *
+ * The default adapter keeps at most 1000-2000 entries (an LRU), so the orchestrator mints
+ * single-use credentials in batches small enough to survive until they are used.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
+import { exportJWK, generateKeyPair } from 'jose';
+import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import { DEFAULT_REFRESH_TOKEN_TTL } from '../src/directory/apps.ts';
+import { ID_TOKEN_TTL } from '../src/oidc/keys.ts';
+import { ACCESS_TOKEN_TTL, AUTHORIZATION_CODE_TTL, INTERACTION_TTL, SESSION_TTL } from '../src/oidc/provider.ts';
+import { BENCH_USER, REDIRECT_URI, SCOPE } from './gatehouse.ts';
+import { type ChildServer, type TargetInfo, freePort, serveInChild, startChild } from './lib.ts';
+
+/** The same claims per scope as Gatehouse, plus the groups claim the benchmark app has. */
+const CLAIMS = {
+  openid: ['sub'],
+  profile: ['name', 'given_name', 'family_name', 'preferred_username', 'updated_at', 'groups'],
+  email: ['email', 'email_verified'],
+};
+
+/** Grants whatever the client asks for, without a consent screen (oidc-provider's first-party recipe). */
+async function autoApprovedGrant(ctx: KoaContextWithOIDC) {
+  const { client, session } = ctx.oidc;
+  if (!client || !session?.accountId) return undefined;
+  const grantId = ctx.oidc.result?.consent?.grantId ?? session.grantIdFor(client.clientId);
+  let grant = grantId ? await ctx.oidc.provider.Grant.find(grantId) : undefined;
+  let changed = false;
+  if (!grant) {
+    grant = new ctx.oidc.provider.Grant({ clientId: client.clientId, accountId: session.accountId });
+    changed = true;
+  }
+  const scopes = new Set(grant.getOIDCScopeEncountered().split(' '));
+  const newScopes = [...ctx.oidc.requestParamOIDCScopes].filter((scope) => !scopes.has(scope));
+  if (newScopes.length) {
+    grant.addOIDCScope(newScopes.join(' '));
+    changed = true;
+  }
+  const claims = new Set(grant.getOIDCClaimsEncountered());
+  const newClaims = [...ctx.oidc.requestParamClaims].filter((claim) => !claims.has(claim));
+  if (newClaims.length) {
+    grant.addOIDCClaims(newClaims);
+    changed = true;
+  }
+  if (changed) await grant.save();
+  return grant;
+}
+
+async function serve(): Promise<{ info: TargetInfo; close(): Promise<void> }> {
+  const port = await freePort();
+  const issuer = `http://127.0.0.1:${port}`;
+  const { privateKey } = await generateKeyPair('RS256', { modulusLength: 2048, extractable: true });
+  const jwk = await exportJWK(privateKey);
+  const clientId = randomUUID();
+  const clientSecret = randomBytes(32).toString('base64url');
+  const cookieKey = randomBytes(32).toString('base64url');
+
+  const configuration: Configuration = {
+    clients: [
+      {
+        client_id: clientId,
+        client_secret: clientSecret,
+        redirect_uris: [REDIRECT_URI],
+        response_types: ['code'],
+        grant_types: ['authorization_code', 'refresh_token'],
+        token_endpoint_auth_method: 'client_secret_basic',
+        id_token_signed_response_alg: 'RS256',
+      },
+    ],
+    jwks: { keys: [{ ...jwk, kid: 'bench', alg: 'RS256', use: 'sig' }] } as Configuration['jwks'],
+    async findAccount(_ctx, sub) {
+      return {
+        accountId: sub,
+        async claims() {
+          return {
+            sub,
+            name: 'Bench User',
+            given_name: 'Bench',
+            family_name: 'User',
+            preferred_username: BENCH_USER.username,
+            updated_at: Math.floor(Date.now() / 1000),
+            email: BENCH_USER.email,
+            email_verified: true,
+            groups: ['All Users'],
+          };
+        },
+      };
+    },
+    scopes: ['openid', 'offline_access', 'profile', 'email'],
+    claims: CLAIMS,
+    conformIdTokenClaims: false,
+    responseTypes: ['code'],
+    pkce: { required: (_ctx, client) => client.tokenEndpointAuthMethod === 'none' },
+    rotateRefreshToken: true,
+    // oidc-provider keeps offline_access only when prompt=consent (OIDC Core §11); Gatehouse
+    // pre-approves offline access for apps with the refresh grant on. The same effect here: a
+    // refresh token with every code for such a client, independent of the browser session.
+    issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
+    expiresWithSession: async () => false,
+    cookies: {
+      keys: [cookieKey],
+      long: { httpOnly: true, sameSite: 'lax', signed: true },
+      short: { httpOnly: true, sameSite: 'lax', signed: true },
+    },
+    ttl: {
+      AccessToken: ACCESS_TOKEN_TTL,
+      AuthorizationCode: AUTHORIZATION_CODE_TTL,
+      IdToken: ID_TOKEN_TTL,
+      Interaction: INTERACTION_TTL,
+      Session: SESSION_TTL,
+      Grant: DEFAULT_REFRESH_TOKEN_TTL,
+      RefreshToken: DEFAULT_REFRESH_TOKEN_TTL,
+    },
+    features: {
+      devInteractions: { enabled: true },
+      introspection: { enabled: true, allowedPolicy: (_ctx, client, token) => token.clientId === client.clientId },
+      revocation: { enabled: true },
+      claimsParameter: { enabled: true },
+      userinfo: { enabled: true },
+    },
+    loadExistingGrant: autoApprovedGrant,
+  };
+
+  const provider = new Provider(issuer, configuration);
+  const server = createServer(provider.callback());
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', resolve);
+  });
+  return {
+    info: {
+      name: 'oidc-provider (reference)',
+      issuer,
+      clientId,
+      clientSecret,
+      redirectUri: REDIRECT_URI,
+      // devInteractions accepts any login and password.
+      username: BENCH_USER.username,
+      password: BENCH_USER.password,
+      scope: SCOPE,
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+export const startReference = (execArgv: string[] = []): Promise<ChildServer> => startChild(new URL(import.meta.url), ['--serve'], { execArgv });
+
+if (import.meta.main && process.argv[2] === '--serve') {
+  await serveInChild(serve);
+}
