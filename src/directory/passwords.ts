@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { type Algorithm, hash, verify } from '@node-rs/argon2';
 
 // Algorithm is an ambient const enum, which type stripping can't read: 2 is its Argon2id member.
@@ -12,7 +13,30 @@ export const ARGON2_OPTIONS = { algorithm: ARGON2ID, memoryCost: 19_456, timeCos
 export const MIN_PASSWORD_LENGTH = 8;
 export const MAX_PASSWORD_LENGTH = 1024;
 
-export const hashPassword = (password: string): Promise<string> => hash(password, ARGON2_OPTIONS);
+/**
+ * argon2 runs on libuv's thread pool, which also signs tokens (WebCrypto) and reads files. Leave
+ * it a thread: at most (pool size - 1) hashes at once, and no more than the machine has cores.
+ * Sign-ins queue here instead of making every token request wait behind them.
+ */
+const POOL_SIZE = Number(process.env.UV_THREADPOOL_SIZE) || 4;
+const MAX_HASHING = Math.max(1, Math.min(availableParallelism(), POOL_SIZE - 1));
+let hashing = 0;
+const queue: (() => void)[] = [];
+
+async function limited<T>(work: () => Promise<T>): Promise<T> {
+  // A finishing hash hands its slot straight to the next in line, so the count never overshoots.
+  if (hashing >= MAX_HASHING) await new Promise<void>((resolve) => queue.push(resolve));
+  else hashing += 1;
+  try {
+    return await work();
+  } finally {
+    const next = queue.shift();
+    if (next) next();
+    else hashing -= 1;
+  }
+}
+
+export const hashPassword = (password: string): Promise<string> => limited(() => hash(password, ARGON2_OPTIONS));
 
 // A hash of a random password, checked when the user doesn't exist so that both cases take as long.
 let decoyHash: Promise<string> | undefined;
@@ -20,8 +44,9 @@ let decoyHash: Promise<string> | undefined;
 export async function verifyPassword(storedHash: string | null, password: string): Promise<boolean> {
   if (storedHash === null || password.length > MAX_PASSWORD_LENGTH) {
     decoyHash ??= hashPassword(crypto.randomUUID());
-    await verify(await decoyHash, password.slice(0, MAX_PASSWORD_LENGTH)).catch(() => false);
+    const decoy = await decoyHash;
+    await limited(() => verify(decoy, password.slice(0, MAX_PASSWORD_LENGTH))).catch(() => false);
     return false;
   }
-  return verify(storedHash, password).catch(() => false);
+  return limited(() => verify(storedHash, password)).catch(() => false);
 }

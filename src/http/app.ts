@@ -47,8 +47,6 @@ export async function buildApp(runtime: Runtime, options: AppOptions = {}): Prom
     const provider = createProvider({
       issuer: config.issuer,
       db: storage.db,
-      apps: directory.apps,
-      access: directory.access,
       jwks: await keys.providerJwks(),
       secret: runtime.secret,
       trustProxy: config.trustProxy || config.issuer.startsWith('https:'),

@@ -2,11 +2,12 @@ import { createHash } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Adapter, AdapterPayload } from 'oidc-provider';
 import type { AccessResolver } from '../directory/access.ts';
-import type { AppStore } from '../directory/apps.ts';
 import type { Database } from '../storage/schema.ts';
 import { clientMetadata } from './clients.ts';
 
 const epoch = () => Math.floor(Date.now() / 1000);
+
+type StoredRow = { payload: string; expires_at: number | null; consumed_at: number | null };
 
 /**
  * Codes, access and refresh tokens are bearer secrets whose value is their id: rows are keyed by a
@@ -25,7 +26,9 @@ const impossibleId = (value: string): boolean => value.includes('\u0000');
  * Grants are the one place every token use passes through (code exchange, refresh, userinfo,
  * introspection), so that is where directory access is checked again.
  */
-export function createAdapterClass(db: Kysely<Database>, apps: AppStore, access: AccessResolver) {
+export function createAdapterClass(db: Kysely<Database>, access: AccessResolver) {
+  // The look-up every protocol request makes, compiled once and run with new parameters.
+  const byId = db.selectFrom('oidc_payloads').select(['payload', 'expires_at', 'consumed_at']).where('model', '=', '?').where('id', '=', '?').compile();
   return class GatehouseAdapter implements Adapter {
     readonly model: string;
 
@@ -67,15 +70,10 @@ export function createAdapterClass(db: Kysely<Database>, apps: AppStore, access:
     async find(id: string): Promise<AdapterPayload | undefined> {
       if (impossibleId(id)) return undefined;
       if (this.model === 'Client') {
-        const app = await apps.rowByClientId(id);
+        const app = await access.appRow(id);
         return app && app.active === 1 ? clientMetadata(app) : undefined;
       }
-      const row = await db
-        .selectFrom('oidc_payloads')
-        .select(['payload', 'expires_at', 'consumed_at'])
-        .where('model', '=', this.model)
-        .where('id', '=', storageKey(id))
-        .executeTakeFirst();
+      const [row] = (await db.executeQuery<StoredRow>({ ...byId, parameters: [this.model, storageKey(id)] })).rows;
       const payload = this.revive(row);
       if (payload && payload.jti === undefined && !KEEPS_ID.has(this.model)) payload.jti = id;
       if (payload && this.model === 'Grant' && payload.accountId && payload.clientId) {
@@ -119,7 +117,7 @@ export function createAdapterClass(db: Kysely<Database>, apps: AppStore, access:
       await db.deleteFrom('oidc_payloads').where('model', '=', this.model).where('grant_id', '=', grantId).execute();
     }
 
-    private revive(row: { payload: string; expires_at: number | null; consumed_at: number | null } | undefined): AdapterPayload | undefined {
+    private revive(row: StoredRow | undefined): AdapterPayload | undefined {
       if (!row || (row.expires_at !== null && row.expires_at <= epoch())) return undefined;
       const payload = JSON.parse(row.payload) as AdapterPayload;
       if (row.consumed_at !== null) payload.consumed = row.consumed_at;

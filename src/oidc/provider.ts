@@ -1,12 +1,12 @@
 import type { ServerResponse } from 'node:http';
 import type { Kysely } from 'kysely';
 import Provider, { type Configuration, errors, type KoaContextWithOIDC, interactionPolicy } from 'oidc-provider';
-import type { AccessDecision, AccessResolver } from '../directory/access.ts';
-import type { AppStore } from '../directory/apps.ts';
+import { createAccessResolver } from '../directory/access.ts';
 import { clientSecretMatches } from '../directory/secrets.ts';
 import type { Database } from '../storage/schema.ts';
 import { APP_CLAIMS, type ClaimsWithApp, createFindAccount } from './account.ts';
 import { createAdapterClass } from './adapter.ts';
+import { perRequest } from './request-memo.ts';
 import { ID_TOKEN_TTL } from './keys.ts';
 import { deriveKey } from './secret-key.ts';
 import { PAGE_CSP, errorPage, logoutPage, signedOutPage } from './views.ts';
@@ -38,38 +38,10 @@ const SCOPE_CLAIMS = {
 export interface ProviderDependencies {
   issuer: string;
   db: Kysely<Database>;
-  apps: AppStore;
-  access: AccessResolver;
   jwks: { keys: object[] };
   secret: Buffer;
   trustProxy: boolean;
   onServerError?: (error: unknown) => void;
-}
-
-/**
- * Memoises access decisions for the length of one request: the grant, the account and the
- * interaction policy each ask, and one request needs one answer.
- */
-function perRequestAccess(access: AccessResolver): AccessResolver {
-  const cache = new WeakMap<object, Map<string, Promise<AccessDecision>>>();
-  return {
-    decide(userId, clientId) {
-      const ctx = Provider.ctx as object | undefined;
-      if (!ctx) return access.decide(userId, clientId);
-      let decisions = cache.get(ctx);
-      if (!decisions) {
-        decisions = new Map();
-        cache.set(ctx, decisions);
-      }
-      const key = `${userId}\n${clientId}`;
-      let decision = decisions.get(key);
-      if (!decision) {
-        decision = access.decide(userId, clientId);
-        decisions.set(key, decision);
-      }
-      return decision;
-    },
-  };
 }
 
 type OidcClient = NonNullable<KoaContextWithOIDC['oidc']['client']> & {
@@ -103,8 +75,8 @@ function claimsForScopes(scopes: Set<string>): Set<string> {
 }
 
 export function createProvider(deps: ProviderDependencies): Provider {
-  const access = perRequestAccess(deps.access);
-  const Adapter = createAdapterClass(deps.db, deps.apps, access);
+  const access = createAccessResolver(deps.db, { memo: perRequest });
+  const Adapter = createAdapterClass(deps.db, access);
   const policy = interactionPolicy.base();
   // Runs first on every authorization request, while the raw request is still at hand; the
   // interaction then stores the restored scope for the resumed request.

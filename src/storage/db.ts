@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DatabaseSync, type SQLInputValue } from 'node:sqlite';
+import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
 import { Kysely, PostgresDialect, SqliteDialect, type SqliteDatabase } from 'kysely';
 import pg from 'pg';
 import { migrate } from './migrate.ts';
@@ -25,15 +25,27 @@ pg.types.setTypeParser(20, (value: string) => Number(value));
 
 /** node:sqlite speaks a slightly different statement API from the better-sqlite3 one Kysely expects. */
 function wrapNodeSqlite(database: DatabaseSync): SqliteDatabase {
+  // Kysely sends the same SQL text for the same query shape: compile each statement once. Bounded,
+  // since ad-hoc queries (searches with varying filters) produce new texts.
+  const statements = new Map<string, { statement: StatementSync; reader: boolean }>();
+  const MAX_STATEMENTS = 500;
   return {
     close: () => database.close(),
     prepare(sql: string) {
-      const statement = database.prepare(sql);
+      let entry = statements.get(sql);
+      if (!entry) {
+        const statement = database.prepare(sql);
+        entry = { statement, reader: statement.columns().length > 0 };
+        if (statements.size >= MAX_STATEMENTS) statements.delete(statements.keys().next().value as string);
+        statements.set(sql, entry);
+      }
+      const { statement, reader } = entry;
       return {
-        reader: statement.columns().length > 0,
+        reader,
         all: (parameters) => statement.all(...(parameters as SQLInputValue[])),
         run: (parameters) => statement.run(...(parameters as SQLInputValue[])),
-        iterate: (parameters) => statement.iterate(...(parameters as SQLInputValue[])),
+        // A streaming read keeps its statement busy until it ends: give it one of its own.
+        iterate: (parameters) => database.prepare(sql).iterate(...(parameters as SQLInputValue[])),
       };
     },
   };

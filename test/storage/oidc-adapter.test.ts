@@ -21,7 +21,7 @@ for (const { kind, skip } of DATABASE_KINDS) {
 
     before(async () => {
       ({ runtime: rt, cleanup } = await freshRuntime(kind));
-      Adapter = createAdapterClass(rt.storage.db, rt.directory.apps, createAccessResolver(rt.storage.db));
+      Adapter = createAdapterClass(rt.storage.db, createAccessResolver(rt.storage.db));
       userId = (await rt.directory.users.create({ username: 'ola', email: 'ola@example.com' })).id;
       const { app } = await rt.directory.apps.create({ label: 'Adapter app', redirect_uris: ['https://app.example.test/cb'] });
       clientId = app.client_id;
