@@ -1,3 +1,4 @@
+import { type IncomingMessage, type ServerResponse, createServer } from 'node:http';
 import formbody from '@fastify/formbody';
 import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import type Provider from 'oidc-provider';
@@ -25,7 +26,28 @@ const PROVIDER_PATH = /^\/(?:oauth2\/|userinfo(?:$|[/?])|\.well-known\/(?:openid
  */
 export async function buildApp(runtime: Runtime, options: AppOptions = {}): Promise<FastifyInstance> {
   const { config, directory, keys, storage } = runtime;
+  // On an https issuer every cookie must be Secure, even when TLS ends at a proxy we were not told
+  // to trust: the issuer says browsers reach us over https, so present each request as such to Koa.
+  const httpsIssuer = config.issuer.startsWith('https:');
+  function normaliseForwarding(request: IncomingMessage): void {
+    if (!httpsIssuer) return;
+    if (!config.trustProxy) {
+      delete request.headers['x-forwarded-for'];
+      delete request.headers['x-forwarded-host'];
+    }
+    request.headers['x-forwarded-proto'] = 'https';
+  }
+
+  // Protocol requests go straight from the HTTP server to oidc-provider, unparsed: Fastify's routing
+  // and request objects would only be overhead on the hottest paths. Everything else is Fastify's.
+  let handleProtocol: (request: IncomingMessage, response: ServerResponse) => void = () => {};
   const app = Fastify({
+    serverFactory: (fastifyHandler) =>
+      createServer((request, response) => {
+        normaliseForwarding(request);
+        if (PROVIDER_PATH.test(request.url ?? '')) handleProtocol(request, response);
+        else fastifyHandler(request, response);
+      }),
     logger: {
       level: options.logLevel ?? process.env.GATEHOUSE_LOG_LEVEL ?? 'info',
       // Standard output belongs to the command (its listening line, --json); logs go to standard error.
@@ -56,6 +78,7 @@ export async function buildApp(runtime: Runtime, options: AppOptions = {}): Prom
   }
 
   let current = await build();
+  handleProtocol = (request, response) => current.handle(request, response);
   const keyPoll = setInterval(async () => {
     try {
       if ((await keys.fingerprint()) !== current.fingerprint) {
@@ -74,26 +97,6 @@ export async function buildApp(runtime: Runtime, options: AppOptions = {}): Prom
   app.addHook('onClose', async () => {
     clearInterval(keyPoll);
     clearInterval(purge);
-  });
-
-  // On an https issuer every cookie must be Secure, even when TLS ends at a proxy we were not told
-  // to trust: the issuer says browsers reach us over https, so present each request as such to Koa.
-  const httpsIssuer = config.issuer.startsWith('https:');
-  app.addHook('onRequest', (request, reply, done) => {
-    if (httpsIssuer) {
-      const headers = request.raw.headers;
-      if (!config.trustProxy) {
-        delete headers['x-forwarded-for'];
-        delete headers['x-forwarded-host'];
-      }
-      headers['x-forwarded-proto'] = 'https';
-    }
-    if (PROVIDER_PATH.test(request.url)) {
-      reply.hijack();
-      current.handle(request.raw, reply.raw);
-      return;
-    }
-    done();
   });
 
   await app.register(formbody, { bodyLimit: 16 * 1024 });
