@@ -11,7 +11,7 @@ import { registerApi } from './routes/api/index.ts';
 import { registerInteractionRoutes } from './routes/interactions.ts';
 
 export interface AppOptions {
-  /** How often to look for rotated signing keys and expired rows (ms). */
+  /** How often to look for rotated signing keys and changed settings (ms). */
   keyPollIntervalMs?: number;
   purgeIntervalMs?: number;
   logLevel?: string;
@@ -65,8 +65,10 @@ export async function buildApp(runtime: Runtime, options: AppOptions = {}): Prom
 
   const logServerError = (error: unknown) => app.log.error({ err: error }, 'oidc-provider error');
   async function build(): Promise<{ provider: Provider; handle: ReturnType<Provider['callback']>; fingerprint: string }> {
-    const fingerprint = await keys.fingerprint();
+    const [keyFingerprint, settingsVersion, settings] = await Promise.all([keys.fingerprint(), directory.settings.version(), directory.settings.get()]);
+    const fingerprint = `${keyFingerprint}|${settingsVersion}`;
     const provider = createProvider({
+      lifetimes: { accessToken: settings.access_token_ttl, idToken: settings.id_token_ttl, session: settings.session_ttl },
       issuer: config.issuer,
       db: storage.db,
       jwks: await keys.providerJwks(),
@@ -81,9 +83,10 @@ export async function buildApp(runtime: Runtime, options: AppOptions = {}): Prom
   handleProtocol = (request, response) => current.handle(request, response);
   const keyPoll = setInterval(async () => {
     try {
-      if ((await keys.fingerprint()) !== current.fingerprint) {
+      const [keyFingerprint, settingsVersion] = await Promise.all([keys.fingerprint(), directory.settings.version()]);
+      if (`${keyFingerprint}|${settingsVersion}` !== current.fingerprint) {
         current = await build();
-        app.log.info('signing keys changed: provider reloaded');
+        app.log.info('signing keys or settings changed: provider reloaded');
       }
     } catch (error) {
       app.log.warn({ err: error }, 'could not check signing keys');

@@ -87,7 +87,14 @@ export function createKeyStore(db: Kysely<Database>, dialect: DialectName, secre
         await trx.deleteFrom('signing_keys').where('state', '=', 'previous').where('retire_at', '<=', now()).execute();
         const next = await trx.selectFrom('signing_keys').select('kid').where('state', '=', 'next').executeTakeFirst();
         if (!next) throw new DomainError('keys.no_next_key', 409, 'No next key to promote; try again.');
-        await trx.updateTable('signing_keys').set({ state: 'previous', retire_at: now() + RETIRED_KEY_GRACE }).where('state', '=', 'current').execute();
+        // Published until the last ID token it signed has expired, under the lifetime in force now.
+        const setting = await trx.selectFrom('settings').select('value').where('key', '=', 'id_token_ttl').executeTakeFirst();
+        const idTokenTtl = setting ? Number(JSON.parse(setting.value)) : ID_TOKEN_TTL;
+        await trx
+          .updateTable('signing_keys')
+          .set({ state: 'previous', retire_at: now() + idTokenTtl + RETIRED_KEY_GRACE - ID_TOKEN_TTL })
+          .where('state', '=', 'current')
+          .execute();
         await trx.updateTable('signing_keys').set({ state: 'current' }).where('kid', '=', next.kid).execute();
         await insert(trx, 'next');
       });

@@ -7,7 +7,6 @@ import type { Database } from '../storage/schema.ts';
 import { APP_CLAIMS, type ClaimsWithApp, createFindAccount } from './account.ts';
 import { createAdapterClass } from './adapter.ts';
 import { perRequest } from './request-memo.ts';
-import { ID_TOKEN_TTL } from './keys.ts';
 import { deriveKey } from './secret-key.ts';
 import { PAGE_CSP, errorPage, logoutPage, signedOutPage } from './views.ts';
 
@@ -24,9 +23,7 @@ export const ROUTES = {
   pushed_authorization_request: '/oauth2/par',
 } as const;
 
-export const ACCESS_TOKEN_TTL = 3600;
 export const AUTHORIZATION_CODE_TTL = 60;
-export const SESSION_TTL = 14 * 24 * 3600;
 export const INTERACTION_TTL = 30 * 60;
 
 const SCOPE_CLAIMS = {
@@ -41,6 +38,8 @@ export interface ProviderDependencies {
   jwks: { keys: object[] };
   secret: Buffer;
   trustProxy: boolean;
+  /** Token and session lifetimes in seconds, from the organisation's settings. */
+  lifetimes: { accessToken: number; idToken: number; session: number };
   onServerError?: (error: unknown) => void;
 }
 
@@ -129,13 +128,13 @@ export function createProvider(deps: ProviderDependencies): Provider {
       short: { httpOnly: true, sameSite: 'lax', signed: true },
     },
     ttl: {
-      AccessToken: ACCESS_TOKEN_TTL,
+      AccessToken: deps.lifetimes.accessToken,
       AuthorizationCode: AUTHORIZATION_CODE_TTL,
-      IdToken: ID_TOKEN_TTL,
+      IdToken: deps.lifetimes.idToken,
       Interaction: INTERACTION_TTL,
-      Session: SESSION_TTL,
-      Grant: (ctx) => (ctx.oidc.client as OidcClient | undefined)?.gatehouse_refresh_token_ttl ?? SESSION_TTL,
-      RefreshToken: (_ctx, _token, client) => (client as OidcClient).gatehouse_refresh_token_ttl ?? SESSION_TTL,
+      Session: deps.lifetimes.session,
+      Grant: (ctx) => (ctx.oidc.client as OidcClient | undefined)?.gatehouse_refresh_token_ttl ?? deps.lifetimes.session,
+      RefreshToken: (_ctx, _token, client) => (client as OidcClient).gatehouse_refresh_token_ttl ?? deps.lifetimes.session,
     },
     features: {
       devInteractions: { enabled: false },

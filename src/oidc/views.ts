@@ -25,11 +25,11 @@ const AUTO_SUBMIT = `document.getElementById('op.logoutForm').insertAdjacentHTML
 const AUTO_SUBMIT_HASH = `'sha256-${createHash('sha256').update(AUTO_SUBMIT).digest('base64')}'`;
 export const PAGE_CSP = `default-src 'none'; style-src ${STYLE_HASH}; script-src ${AUTO_SUBMIT_HASH}; img-src data:; frame-ancestors 'none'; base-uri 'none'`;
 
-export function page(title: string, body: string): string {
+export function page(title: string, body: string, brand = 'Gatehouse'): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <meta name="referrer" content="no-referrer"><title>${html(title)} · Gatehouse</title><style>${STYLE}</style></head>
-<body><main><div class="brand">Gatehouse</div>${body}</main></body></html>`;
+<body><main><div class="brand">${html(brand)}</div>${body}</main></body></html>`;
 }
 
 export interface AppView {
@@ -43,7 +43,7 @@ function appLine(app: AppView | undefined): string {
   return `<div class="app">${icon}<span>to continue to <strong>${html(app.label)}</strong></span></div>`;
 }
 
-export function signInPage(options: { action: string; csrf: string; app?: AppView; username?: string; error?: string }): string {
+export function signInPage(options: { action: string; csrf: string; app?: AppView; username?: string; error?: string; brand?: string }): string {
   const error = options.error ? `<div class="error" role="alert">${html(options.error)}</div>` : '';
   return page(
     'Sign in',
@@ -56,10 +56,11 @@ export function signInPage(options: { action: string; csrf: string; app?: AppVie
 <input id="password" name="password" type="password" autocomplete="current-password" required maxlength="1024"${options.username ? ' autofocus' : ''}>
 <button type="submit">Sign in</button>
 </form>`,
+    options.brand,
   );
 }
 
-export function selectAccountPage(options: { continueAction: string; loginAction: string; csrf: string; app?: AppView; username: string }): string {
+export function selectAccountPage(options: { continueAction: string; loginAction: string; csrf: string; app?: AppView; username: string; brand?: string }): string {
   return page(
     'Choose an account',
     `<h1>Choose an account</h1>${appLine(options.app)}
@@ -76,10 +77,11 @@ export function selectAccountPage(options: { continueAction: string; loginAction
 <input id="password" name="password" type="password" autocomplete="current-password" required maxlength="1024">
 <button type="submit" class="secondary">Sign in</button>
 </form>`,
+    options.brand,
   );
 }
 
-export function noAccessPage(options: { action: string; csrf: string; app: AppView; username: string }): string {
+export function noAccessPage(options: { action: string; csrf: string; app: AppView; username: string; brand?: string }): string {
   return page(
     'No access',
     `<h1>You don't have access to ${html(options.app.label)}</h1>
@@ -88,6 +90,7 @@ export function noAccessPage(options: { action: string; csrf: string; app: AppVi
 <input type="hidden" name="csrf" value="${html(options.csrf)}">
 <button type="submit">Return to ${html(options.app.label)}</button>
 </form>`,
+    options.brand,
   );
 }
 

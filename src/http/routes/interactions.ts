@@ -68,13 +68,14 @@ export function registerInteractionRoutes(app: FastifyInstance, deps: Interactio
 
   async function render(reply: FastifyReply, interaction: Details, status = 200, error?: string, username?: string) {
     const { uid, prompt, params } = interaction;
-    const app = await appView(params.client_id);
+    const [app, settings] = await Promise.all([appView(params.client_id), deps.directory.settings.get()]);
+    const brand = settings.organisation_name;
     if (prompt.name === 'app_access' && interaction.session?.accountId) {
       const user = await deps.directory.users.byId(interaction.session.accountId);
       return sendPage(
         reply,
         403,
-        noAccessPage({ action: `/interaction/${uid}/abort`, csrf: csrfToken(uid), app: app ?? { label: 'this application' }, username: user?.username ?? 'unknown' }),
+        noAccessPage({ action: `/interaction/${uid}/abort`, csrf: csrfToken(uid), app: app ?? { label: 'this application' }, username: user?.username ?? 'unknown', brand }),
       );
     }
     if (prompt.name === 'select_account' && interaction.session?.accountId) {
@@ -83,7 +84,7 @@ export function registerInteractionRoutes(app: FastifyInstance, deps: Interactio
         return sendPage(
           reply,
           status,
-          selectAccountPage({ continueAction: `/interaction/${uid}/continue`, loginAction: `/interaction/${uid}/login`, csrf: csrfToken(uid), username: user.username, ...(app ? { app } : {}) }),
+          selectAccountPage({ continueAction: `/interaction/${uid}/continue`, loginAction: `/interaction/${uid}/login`, csrf: csrfToken(uid), username: user.username, brand, ...(app ? { app } : {}) }),
         );
       }
     }
@@ -94,7 +95,7 @@ export function registerInteractionRoutes(app: FastifyInstance, deps: Interactio
     return sendPage(
       reply,
       status,
-      signInPage({ action: `/interaction/${uid}/login`, csrf: csrfToken(uid), username: username ?? hint ?? '', ...(app ? { app } : {}), ...(error ? { error } : {}) }),
+      signInPage({ action: `/interaction/${uid}/login`, csrf: csrfToken(uid), username: username ?? hint ?? '', brand, ...(app ? { app } : {}), ...(error ? { error } : {}) }),
     );
   }
 
