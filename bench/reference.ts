@@ -15,7 +15,8 @@ import { exportJWK, generateKeyPair } from 'jose';
 import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import { DEFAULT_REFRESH_TOKEN_TTL } from '../src/directory/apps.ts';
 import { ID_TOKEN_TTL } from '../src/oidc/keys.ts';
-import { ACCESS_TOKEN_TTL, AUTHORIZATION_CODE_TTL, INTERACTION_TTL, SESSION_TTL } from '../src/oidc/provider.ts';
+import { DEFAULT_SETTINGS } from '../src/directory/settings.ts';
+import { AUTHORIZATION_CODE_TTL, INTERACTION_TTL } from '../src/oidc/provider.ts';
 import { BENCH_USER, REDIRECT_URI, SCOPE } from './gatehouse.ts';
 import { type ChildServer, type TargetInfo, freePort, serveInChild, startChild } from './lib.ts';
 
@@ -110,11 +111,11 @@ async function serve(): Promise<{ info: TargetInfo; close(): Promise<void> }> {
       short: { httpOnly: true, sameSite: 'lax', signed: true },
     },
     ttl: {
-      AccessToken: ACCESS_TOKEN_TTL,
+      AccessToken: DEFAULT_SETTINGS.access_token_ttl,
       AuthorizationCode: AUTHORIZATION_CODE_TTL,
       IdToken: ID_TOKEN_TTL,
       Interaction: INTERACTION_TTL,
-      Session: SESSION_TTL,
+      Session: DEFAULT_SETTINGS.session_ttl,
       Grant: DEFAULT_REFRESH_TOKEN_TTL,
       RefreshToken: DEFAULT_REFRESH_TOKEN_TTL,
     },

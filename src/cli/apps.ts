@@ -1,25 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { type App, type AppIcon, type AttributeMapping, AUTH_METHODS, MAPPABLE_FIELDS, type MappableField, OPTIONAL_SCOPES } from '../directory/apps.ts';
-import { APP_ARG, CliFailure, type CommandGroup, type CommandSpec, type Context, GROUP_ARG, type Output, fields, hint, table } from './command.ts';
-
-const UNITS: Record<string, number> = { '': 1, s: 1, m: 60, h: 3600, d: 86400 };
-
-/** 30d, 12h, 90m, 3600s or 3600 → seconds; undefined when absent. */
-export function parseDuration(ctx: Context, name: string): number | undefined {
-  const text = ctx.string(name);
-  if (text === undefined) return undefined;
-  const match = /^(\d+)\s*([smhd]?)$/.exec(text.trim());
-  if (!match) throw ctx.usage(`--${name} expects a duration like 30d, 12h, 90m, 3600s or 3600 (got "${text}")`);
-  return Number(match[1]) * (UNITS[match[2] ?? ''] ?? 1);
-}
-
-export function formatDuration(seconds: number): string {
-  for (const [unit, size] of [['d', 86400], ['h', 3600], ['m', 60]] as const) {
-    if (seconds >= size && seconds % size === 0) return `${seconds / size}${unit}`;
-  }
-  return `${seconds}s`;
-}
+import { APP_ARG, CliFailure, type CommandGroup, type CommandSpec, type Context, GROUP_ARG, type Output, appTarget, fields, formatDuration, hint, parseDuration, table } from './command.ts';
 
 /**
  * `--map CLAIM=FIELD`: a user field, or `attributes.NAME` for a custom attribute. Anything else is
@@ -127,8 +109,11 @@ const create: CommandSpec = {
       groups_claim: ctx.string('groups-claim'),
       icon: readIcon(ctx),
     };
-    const { directory, config } = await ctx.runtime();
-    const { app, clientSecret } = await directory.apps.create(input);
+    const { config } = await ctx.runtime();
+    const { app, clientSecret } = await ctx.change('app.create', (d) => d.apps.create(input), ({ app: a }) => ({ target: appTarget(a), details: { auth_method: a.auth_method } }), {
+      type: 'app',
+      name: input.label,
+    });
     const footer = `Nobody can sign in to it until a group is bound to it: ${hint(ctx, `apps bind ${app.client_id} GROUP`)}`;
     return secretOutput(`Created app "${app.label}" (id ${app.id}).`, app, clientSecret, config.issuer, footer);
   },
@@ -170,8 +155,9 @@ const regenerateSecret: CommandSpec = {
   summary: 'Replace the client secret (the old one stops working at once); prints the new one once.',
   args: [APP_ARG],
   async run(ctx) {
-    const { directory, config } = await ctx.runtime();
-    const { app, clientSecret } = await directory.apps.regenerateSecret(ctx.arg(0));
+    const { config } = await ctx.runtime();
+    const ref = ctx.arg(0);
+    const { app, clientSecret } = await ctx.change('app.regenerate_secret', (d) => d.apps.regenerateSecret(ref), ({ app: a }) => ({ target: appTarget(a) }), { type: 'app', id: ref });
     return secretOutput(`New client secret for "${app.label}"; the previous one no longer works.`, app, clientSecret, config.issuer);
   },
 };
@@ -182,10 +168,18 @@ function binding(verb: 'bind' | 'unbind'): CommandSpec {
     summary: verb === 'bind' ? "Grant a group's members access to an app." : "Withdraw a group's access to an app.",
     args: [APP_ARG, GROUP_ARG],
     async run(ctx) {
-      const { apps, groups } = (await ctx.runtime()).directory;
-      await apps[verb](ctx.arg(0), ctx.arg(1));
-      const [app, group] = await Promise.all([apps.get(ctx.arg(0)), groups.get(ctx.arg(1))]);
-      const bound = await apps.boundGroups(app.id);
+      const appRef = ctx.arg(0);
+      const groupRef = ctx.arg(1);
+      const { app, group, bound } = await ctx.change(
+        `app.${verb}`,
+        async (d) => {
+          await d.apps[verb](appRef, groupRef);
+          const [app, group] = [await d.apps.get(appRef), await d.groups.get(groupRef)];
+          return { app, group, bound: await d.apps.boundGroups(app.id) };
+        },
+        (r) => ({ target: appTarget(r.app), details: { group: { id: r.group.id, name: r.group.name } } }),
+        { type: 'app', id: appRef },
+      );
       const text = verb === 'bind' ? `Bound group ${group.name} to "${app.label}".` : `Unbound group ${group.name} from "${app.label}".`;
       return { data: { app, groups: bound }, text: `${text} Groups with access: ${bound.map((g) => g.name).join(', ') || 'none'}.` };
     },
@@ -198,7 +192,8 @@ function appAction(name: 'activate' | 'deactivate' | 'delete', summary: string, 
     summary,
     args: [APP_ARG],
     async run(ctx) {
-      const app = await (await ctx.runtime()).directory.apps[name](ctx.arg(0));
+      const ref = ctx.arg(0);
+      const app = await ctx.change(`app.${name}`, (d) => d.apps[name](ref), (a) => ({ target: appTarget(a) }), { type: 'app', id: ref });
       return { data: app, text: `${verb} app "${app.label}" (client_id ${app.client_id}).` };
     },
   };

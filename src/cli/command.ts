@@ -1,12 +1,16 @@
+import { userInfo } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
 import { type ParseArgsOptionsConfig, parseArgs } from 'node:util';
 import type { Config } from '../config/config.ts';
+import type { Actor, AuditTarget } from '../directory/audit.ts';
+import type { ChangeDescription, DirectoryStores } from '../directory/index.ts';
 import type { Runtime } from '../runtime.ts';
 
 /**
  * What every command group shares: the shape of a command, argument parsing and its accessors,
  * and the helpers that print aligned tables and field lists. main.ts dispatches; the group
- * modules (users.ts, groups.ts, apps.ts, keys.ts, serve.ts) only describe and run commands.
+ * modules (users.ts, groups.ts, apps.ts, keys.ts, api-keys.ts, audit.ts, serve.ts) only describe
+ * and run commands. Every change a command makes goes through ctx.change, so it is in the audit log.
  */
 
 export interface CliIo {
@@ -117,7 +121,31 @@ export interface Context {
   /** The whole of stdin, less one trailing newline. */
   readStdin(): Promise<string>;
   usage(message: string): UsageError;
+  /** Who the audit log names for this command's changes: the command line, as the system user. */
+  readonly actor: Actor;
+  /**
+   * Makes a change through Directory.change, with the same action names as the API: the change and
+   * its audit event are written in one transaction (a refusal is recorded as a failure).
+   */
+  change<T>(action: string, work: (directory: DirectoryStores) => Promise<T>, describe?: (result: T) => ChangeDescription, attempted?: AuditTarget): Promise<T>;
 }
+
+/** The command line as an audit actor, named after the system account that ran it. */
+export function cliActor(env: NodeJS.ProcessEnv = process.env): Actor {
+  let name: string | undefined;
+  try {
+    name = userInfo().username;
+  } catch {
+    // No passwd entry for this uid (some containers).
+    name = env['USER'] || env['LOGNAME'] || `uid ${process.getuid?.() ?? '?'}`;
+  }
+  return { type: 'cli', name };
+}
+
+/** How the audit log names a user, a group or an app. */
+export const userTarget = (user: { id: string; username: string }): AuditTarget => ({ type: 'user', id: user.id, name: user.username });
+export const groupTarget = (group: { id: string; name: string }): AuditTarget => ({ type: 'group', id: group.id, name: group.name });
+export const appTarget = (app: { id: string; label: string }): AuditTarget => ({ type: 'app', id: app.id, name: app.label });
 
 export function allOptions(command: CommandSpec): Record<string, OptionSpec> {
   const options: Record<string, OptionSpec> = { ...command.options };
@@ -207,6 +235,11 @@ export function createContext(options: {
     dataDirFlag: typeof values['data-dir'] === 'string' ? values['data-dir'] : undefined,
     runtime: options.runtime,
     usage,
+    actor: cliActor(io.env),
+    async change(action, work, describe, attempted) {
+      const { directory } = await options.runtime();
+      return directory.change(ctx.actor, action, work, describe, attempted);
+    },
     arg(index) {
       const value = parsed.positionals[index];
       if (value === undefined) throw usage(`missing argument ${command.args?.[index]?.name ?? ''}`.trim());
@@ -251,6 +284,24 @@ export function createContext(options: {
     },
   };
   return ctx;
+}
+
+const UNITS: Record<string, number> = { '': 1, s: 1, m: 60, h: 3600, d: 86400 };
+
+/** 30d, 12h, 90m, 3600s or 3600 → seconds; undefined when absent. */
+export function parseDuration(ctx: Context, name: string): number | undefined {
+  const text = ctx.string(name);
+  if (text === undefined) return undefined;
+  const match = /^(\d+)\s*([smhd]?)$/.exec(text.trim());
+  if (!match) throw ctx.usage(`--${name} expects a duration like 30d, 12h, 90m, 3600s or 3600 (got "${text}")`);
+  return Number(match[1]) * (UNITS[match[2] ?? ''] ?? 1);
+}
+
+export function formatDuration(seconds: number): string {
+  for (const [unit, size] of [['d', 86400], ['h', 3600], ['m', 60]] as const) {
+    if (seconds >= size && seconds % size === 0) return `${seconds / size}${unit}`;
+  }
+  return `${seconds}s`;
 }
 
 // ---- printing ---------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-import { GROUP_ARG, USER_ARG, type CommandGroup, type CommandSpec, table } from './command.ts';
+import type { DirectoryStores } from '../directory/index.ts';
+import { GROUP_ARG, USER_ARG, type CommandGroup, type CommandSpec, type Context, groupTarget, table } from './command.ts';
 
 const create: CommandSpec = {
   name: 'groups create',
@@ -6,7 +7,9 @@ const create: CommandSpec = {
   args: [{ name: 'NAME', description: 'Group name (unique, case-insensitive).' }],
   options: { description: { type: 'string', value: 'TEXT', description: 'What the group is for.' } },
   async run(ctx) {
-    const group = await (await ctx.runtime()).directory.groups.create(ctx.arg(0), ctx.string('description'));
+    const name = ctx.arg(0);
+    const description = ctx.string('description');
+    const group = await ctx.change('group.create', (d) => d.groups.create(name, description), (g) => ({ target: groupTarget(g) }), { type: 'group', name });
     return { data: group, text: `Created group ${group.name} (id ${group.id}).` };
   },
 };
@@ -28,14 +31,26 @@ const list: CommandSpec = {
   },
 };
 
+/** Membership changes: audited on the group, naming the user (as the API does). */
+function changeMembership(ctx: Context, action: 'group.add_member' | 'group.remove_member') {
+  const groupRef = ctx.arg(0);
+  const userRef = ctx.arg(1);
+  const work = async (d: DirectoryStores) => {
+    const group = await d.groups.get(groupRef);
+    const user = await d.users.get(userRef);
+    if (action === 'group.add_member') await d.groups.addMember(group.id, user.id);
+    else await d.groups.removeMember(group.id, user.id);
+    return { group, user };
+  };
+  return ctx.change(action, work, ({ group, user }) => ({ target: groupTarget(group), details: { user: { id: user.id, username: user.username } } }), { type: 'group', id: groupRef });
+}
+
 const addMember: CommandSpec = {
   name: 'groups add-member',
   summary: 'Add a user to a group.',
   args: [GROUP_ARG, USER_ARG],
   async run(ctx) {
-    const { groups, users } = (await ctx.runtime()).directory;
-    await groups.addMember(ctx.arg(0), ctx.arg(1));
-    const [group, user] = await Promise.all([groups.get(ctx.arg(0)), users.get(ctx.arg(1))]);
+    const { group, user } = await changeMembership(ctx, 'group.add_member');
     return { data: { group, user }, text: `Added ${user.username} to ${group.name}.` };
   },
 };
@@ -45,9 +60,7 @@ const removeMember: CommandSpec = {
   summary: 'Remove a user from a group.',
   args: [GROUP_ARG, USER_ARG],
   async run(ctx) {
-    const { groups, users } = (await ctx.runtime()).directory;
-    await groups.removeMember(ctx.arg(0), ctx.arg(1));
-    const [group, user] = await Promise.all([groups.get(ctx.arg(0)), users.get(ctx.arg(1))]);
+    const { group, user } = await changeMembership(ctx, 'group.remove_member');
     return { data: { group, user }, text: `Removed ${user.username} from ${group.name}.` };
   },
 };
@@ -57,7 +70,8 @@ const remove: CommandSpec = {
   summary: 'Delete a group (its memberships and app bindings go with it).',
   args: [GROUP_ARG],
   async run(ctx) {
-    const group = await (await ctx.runtime()).directory.groups.delete(ctx.arg(0));
+    const ref = ctx.arg(0);
+    const group = await ctx.change('group.delete', (d) => d.groups.delete(ref), (g) => ({ target: groupTarget(g) }), { type: 'group', id: ref });
     return { data: group, text: `Deleted group ${group.name}.` };
   },
 };

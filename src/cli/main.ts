@@ -3,7 +3,9 @@ import { fileURLToPath } from 'node:url';
 import { ConfigError, loadConfig } from '../config/config.ts';
 import { DomainError } from '../directory/errors.ts';
 import type { Runtime } from '../runtime.ts';
+import { apiKeysGroup } from './api-keys.ts';
 import { appsGroup } from './apps.ts';
+import { auditGroup } from './audit.ts';
 import {
   CliFailure,
   type CliIo,
@@ -31,7 +33,7 @@ export const EXIT_FAILURE = 1;
 /** A malformed command line: unknown command or option, missing argument, badly formatted value. */
 export const EXIT_USAGE = 2;
 
-const GROUPS: readonly CommandGroup[] = [usersGroup, groupsGroup, appsGroup, keysGroup];
+const GROUPS: readonly CommandGroup[] = [usersGroup, groupsGroup, appsGroup, keysGroup, apiKeysGroup, auditGroup];
 
 function rootHelp(): string {
   const lines = [
@@ -50,6 +52,7 @@ function rootHelp(): string {
     '',
     'Every command takes --data-dir DIR (env GATEHOUSE_DATA_DIR, default ./data) and --json;',
     'GATEHOUSE_DATABASE_URL=postgres://… stores everything in PostgreSQL instead.',
+    'Every change a command makes is recorded in the audit log (gatehouse audit list).',
     'Run "gatehouse <command> --help" for its options. Exit status: 0 ok, 1 refused or failed, 2 bad usage.',
   );
   return lines.join('\n');

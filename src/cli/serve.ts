@@ -35,7 +35,8 @@ export const serveCommand: CommandSpec = {
   async run(ctx) {
     const { startServer } = await loadServer();
     const runtime = await ctx.runtime();
-    const noUsers = (await runtime.directory.users.list()).length === 0;
+    const users = await runtime.directory.users.list();
+    const noAdministrator = !users.some((u) => u.role);
     const server = await startServer(runtime);
     const stopped = untilSignal();
     const { issuer } = runtime.config;
@@ -44,7 +45,12 @@ export const serveCommand: CommandSpec = {
       out.write(`${JSON.stringify({ url: server.url, issuer, discovery_url: `${issuer}/.well-known/openid-configuration` })}\n`);
     } else {
       out.write(`Gatehouse listening on ${server.url} (issuer ${issuer})\n`);
-      if (noUsers) out.write(`No users yet: create the first one with ${hint(ctx, 'users create --username USERNAME --email EMAIL --password-stdin')}\n`);
+      if (users.length === 0) {
+        out.write(`No users yet: create the first one with ${hint(ctx, 'users create --username USERNAME --email EMAIL --password-stdin --role administrator_with_billing')}\n`);
+        out.write(`The role makes them the first administrator. API keys for the directory API (/api, documented at /api/docs) come from ${hint(ctx, 'api-keys create --owner USERNAME --name NAME')}\n`);
+      } else if (noAdministrator) {
+        out.write(`No administrator yet: make one with ${hint(ctx, 'users set-role USER administrator_with_billing')}\n`);
+      }
     }
     const signal = await stopped;
     if (!ctx.json) ctx.io.stderr.write(`Received ${signal}, shutting down.\n`);

@@ -1,5 +1,7 @@
+import type { DirectoryStores } from '../directory/index.ts';
+import { ROLES, type Role } from '../directory/roles.ts';
 import type { User } from '../directory/users.ts';
-import { USER_ARG, type CommandGroup, type CommandSpec, type Context, type Output, fields, hint, table, yesNo } from './command.ts';
+import { USER_ARG, type CommandGroup, type CommandSpec, type Output, fields, hint, table, userTarget, yesNo } from './command.ts';
 
 const CREATE_STATES = ['STAGED', 'ACTIVATED'] as const;
 
@@ -17,20 +19,22 @@ function userFields(user: User, groups?: readonly string[]): string {
     ['locked', yesNo(user.account_locked)],
     ['password', user.has_password ? 'set' : 'not set'],
     ['attributes', Object.entries(user.attributes).map(([name, value]) => `${name}=${value}`)],
+    ['role', user.role ?? 'none (no administrator access)'],
   ];
   if (groups) entries.push(['groups', [...groups]]);
   entries.push(['created', user.created], ['updated', user.updated]);
   return fields(entries);
 }
 
-/** Runs one store call on a user and reports the user it returns. */
-function userAction(name: string, summary: string, verb: string, act: (ctx: Context, ref: string) => Promise<User>): CommandSpec {
+/** Runs one store call on a user, audited as `action`, and reports the user it returns. */
+function userAction(name: 'suspend' | 'activate' | 'unlock', summary: string, verb: string): CommandSpec {
   return {
     name: `users ${name}`,
     summary,
     args: [USER_ARG],
     async run(ctx): Promise<Output> {
-      const user = await act(ctx, ctx.arg(0));
+      const ref = ctx.arg(0);
+      const user = await ctx.change(`user.${name}`, (d) => d.users[name](ref), (u) => ({ target: userTarget(u) }), { type: 'user', id: ref });
       return { data: user, text: `${verb} ${user.username} (${user.email}). State ${user.state}, ${user.account_locked ? 'locked' : 'not locked'}.` };
     },
   };
@@ -47,8 +51,12 @@ const create: CommandSpec = {
     'password-stdin': { type: 'boolean', description: 'Read the password from stdin (one trailing newline is dropped).' },
     state: { type: 'string', value: 'STAGED|ACTIVATED', description: 'Initial state (default ACTIVATED); a STAGED user cannot sign in yet.' },
     attribute: { type: 'string', multiple: true, value: 'NAME=VALUE', description: 'A custom attribute.' },
+    role: { type: 'string', value: ROLES.join('|'), description: 'Make the user an administrator with this role (API access through their API keys).' },
   },
-  notes: 'Example: printf %s "$PASSWORD" | gatehouse users create --username alice --email alice@example.com --password-stdin',
+  notes: [
+    'Example: printf %s "$PASSWORD" | gatehouse users create --username alice --email alice@example.com --password-stdin',
+    'The first administrator: gatehouse users create --username USERNAME --email EMAIL --password-stdin --role administrator_with_billing',
+  ].join('\n'),
   async run(ctx) {
     const state = ctx.choice('state', CREATE_STATES);
     const attributes: Record<string, string> = {};
@@ -56,18 +64,12 @@ const create: CommandSpec = {
       if (Object.hasOwn(attributes, name)) throw ctx.usage(`--attribute ${name} is given twice`);
       attributes[name] = value;
     }
+    const role = ctx.choice('role', ROLES);
     const password = ctx.flag('password-stdin') ? await ctx.readStdin() : undefined;
-    const { directory } = await ctx.runtime();
-    const user = await directory.users.create({
-      username: ctx.need('username'),
-      email: ctx.need('email'),
-      firstname: ctx.string('first-name'),
-      lastname: ctx.string('last-name'),
-      password,
-      state,
-      attributes,
-    });
-    const lines = [`Created user ${user.username} (id ${user.id}), state ${user.state}.`];
+    const username = ctx.need('username');
+    const input = { username, email: ctx.need('email'), firstname: ctx.string('first-name'), lastname: ctx.string('last-name'), password, state, attributes, role };
+    const user = await ctx.change('user.create', (d) => d.users.create(input), (u) => ({ target: userTarget(u), details: u.role ? { role: u.role } : undefined }), { type: 'user', name: username });
+    const lines = [`Created user ${user.username} (id ${user.id}), state ${user.state}${user.role ? `, role ${user.role}` : ''}.`];
     if (!user.has_password) lines.push(`No password set: set one with ${hint(ctx, `users set-password ${user.username} --password-stdin`)}`);
     return { data: user, text: lines.join('\n') };
   },
@@ -112,7 +114,8 @@ const setPassword: CommandSpec = {
   },
   async run(ctx) {
     const password = await ctx.readStdin();
-    const user = await (await ctx.runtime()).directory.users.setPassword(ctx.arg(0), password);
+    const ref = ctx.arg(0);
+    const user = await ctx.change('user.set_password', (d) => d.users.setPassword(ref, password), (u) => ({ target: userTarget(u) }), { type: 'user', id: ref });
     return { data: user, text: `Password set for ${user.username}.` };
   },
 };
@@ -122,8 +125,26 @@ const remove: CommandSpec = {
   summary: 'Delete a user (and their group memberships).',
   args: [USER_ARG],
   async run(ctx) {
-    const user = await (await ctx.runtime()).directory.users.delete(ctx.arg(0));
+    const ref = ctx.arg(0);
+    const user = await ctx.change('user.delete', (d) => d.users.delete(ref), (u) => ({ target: userTarget(u) }), { type: 'user', id: ref });
     return { data: user, text: `Deleted user ${user.username} (${user.email}).` };
+  },
+};
+
+const ROLE_CHOICES = [...ROLES, 'none'] as const;
+
+const setRole: CommandSpec = {
+  name: 'users set-role',
+  summary: "Give a user an administrator role, or take it away with none (their API keys stop working).",
+  args: [USER_ARG, { name: 'ROLE', description: `${ROLE_CHOICES.join('|')}.` }],
+  async run(ctx) {
+    const ref = ctx.arg(0);
+    const wanted = ctx.arg(1);
+    if (!(ROLE_CHOICES as readonly string[]).includes(wanted)) throw ctx.usage(`ROLE must be one of ${ROLE_CHOICES.join(', ')} (got "${wanted}")`);
+    const role = wanted === 'none' ? null : (wanted as Role);
+    const setIt = async (d: DirectoryStores) => d.users.setRole(ref, role);
+    const user = await ctx.change('user.set_role', setIt, (u) => ({ target: userTarget(u), details: { role } }), { type: 'user', id: ref });
+    return { data: user, text: role ? `${user.username} is now an administrator with the role ${role}.` : `${user.username} no longer has an administrator role.` };
   },
 };
 
@@ -135,9 +156,10 @@ export const usersGroup: CommandGroup = {
     list,
     show,
     setPassword,
-    userAction('suspend', 'Suspend a user: they can no longer sign in or use any app.', 'Suspended', async (ctx, ref) => (await ctx.runtime()).directory.users.suspend(ref)),
-    userAction('activate', 'Activate a staged or suspended user.', 'Activated', async (ctx, ref) => (await ctx.runtime()).directory.users.activate(ref)),
-    userAction('unlock', 'Unlock a user locked out after too many failed sign-ins.', 'Unlocked', async (ctx, ref) => (await ctx.runtime()).directory.users.unlock(ref)),
+    setRole,
+    userAction('suspend', 'Suspend a user: they can no longer sign in or use any app.', 'Suspended'),
+    userAction('activate', 'Activate a staged or suspended user.', 'Activated'),
+    userAction('unlock', 'Unlock a user locked out after too many failed sign-ins.', 'Unlocked'),
     remove,
   ],
 };

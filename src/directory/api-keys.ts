@@ -3,7 +3,7 @@ import type { Kysely, Selectable } from 'kysely';
 import type { ApiKeysTable, Database } from '../storage/schema.ts';
 import { DomainError, invalid, notFound } from './errors.ts';
 import { newObjectId, nowIso } from './ids.ts';
-import { type Role, roleAllows } from './roles.ts';
+import { PERMISSIONS, type Role, roleAllows } from './roles.ts';
 import { type User, type UserStore, toUser } from './users.ts';
 
 export const API_KEY_SCOPES = ['read_only', 'read_write'] as const;
@@ -160,3 +160,24 @@ export function createApiKeyStore(db: Kysely<Database>, users: UserStore) {
 }
 
 export type ApiKeyStore = ReturnType<typeof createApiKeyStore>;
+
+/** The widest scope a key may have for an owner with `role`: a role that may only read gets read-only keys. */
+export function widestScope(role: Role): ApiKeyScope {
+  return PERMISSIONS.some((permission) => permission !== 'read' && roleAllows(role, permission)) ? 'read_write' : 'read_only';
+}
+
+/**
+ * Creates a key whose scope does not exceed what its owner's role may do, refusing a read_write key
+ * for an owner who may only read; without a scope, the widest the role allows.
+ */
+export async function issueApiKey(
+  stores: { users: UserStore; apiKeys: ApiKeyStore },
+  input: { owner: string; name: string; scope?: ApiKeyScope | undefined; expires?: string | null | undefined },
+): Promise<{ apiKey: ApiKey; key: string }> {
+  const owner = await stores.users.get(input.owner);
+  if (owner.role && input.scope === 'read_write' && widestScope(owner.role) === 'read_only') {
+    throw invalid('api_key.scope_exceeds_role', `${owner.username} has the role ${owner.role}, which may only read: their API keys can only be read_only.`, 'scope');
+  }
+  const scope = input.scope ?? (owner.role ? widestScope(owner.role) : undefined);
+  return stores.apiKeys.create({ owner: owner.id, name: input.name, scope, expires: input.expires });
+}

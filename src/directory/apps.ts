@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import type { Kysely, Selectable } from 'kysely';
+import { type Kysely, type Selectable, sql } from 'kysely';
 import { atomically } from '../storage/lock.ts';
 import type { AppsTable, Database } from '../storage/schema.ts';
 import { DomainError, invalid, notFound } from './errors.ts';
-import type { GroupStore } from './groups.ts';
+import { type GroupStore, type PageQuery, likePattern } from './groups.ts';
 import { isObjectId, newObjectId, nowIso } from './ids.ts';
 import { hashClientSecret, newClientSecret } from './secrets.ts';
 
@@ -257,6 +257,43 @@ export function createAppStore(db: Kysely<Database>, groups: GroupStore) {
 
     async get(ref: string): Promise<App> {
       return toApp(await getRow(ref));
+    },
+
+    /** One page in a stable order (label, then id), optionally matching `search` in the label. */
+    async page(query: PageQuery): Promise<{ apps: App[]; total: number }> {
+      let base = db.selectFrom('apps');
+      const term = query.search?.trim().toLowerCase();
+      if (term) base = base.where((eb) => eb(eb.fn('lower', ['label']), 'like', sql<string>`${likePattern(term)} escape '\\'`));
+      const [rows, count] = await Promise.all([
+        base
+          .selectAll()
+          .orderBy((eb) => eb.fn('lower', ['label']))
+          .orderBy('id')
+          .limit(query.limit)
+          .offset(query.offset)
+          .execute(),
+        base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
+      ]);
+      return { apps: rows.map(toApp), total: Number(count.n) };
+    },
+
+    /** Sets (checked: a PNG or SVG of at most MAX_ICON_BYTES) or, with null, removes an app's icon. */
+    async setIcon(ref: string, icon: AppIcon | null): Promise<App> {
+      if (icon !== null) checkIcon(icon);
+      return setFields(ref, { icon: icon && JSON.stringify({ mediaType: icon.mediaType, base64: icon.base64 }) });
+    },
+
+    /** The apps a group is bound to, by label. */
+    async boundToGroup(groupRef: string): Promise<App[]> {
+      const group = await groups.get(groupRef);
+      const rows = await db
+        .selectFrom('apps')
+        .selectAll()
+        .where('id', 'in', db.selectFrom('app_bindings').select('app_id').where('group_id', '=', group.id))
+        .orderBy((eb) => eb.fn('lower', ['label']))
+        .orderBy('id')
+        .execute();
+      return rows.map(toApp);
     },
 
     /** The row behind a client_id, or undefined: the OIDC adapter's hot path. */

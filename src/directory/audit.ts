@@ -1,6 +1,6 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { AuditEventsTable, Database } from '../storage/schema.ts';
-import { invalid } from './errors.ts';
+import { DomainError, invalid } from './errors.ts';
 import { newObjectId, nowIso } from './ids.ts';
 
 /** Who did something: a signed-in administrator, an API key, the command line, or Gatehouse itself. */
@@ -124,3 +124,29 @@ export function createAuditLog(db: Kysely<Database>) {
 }
 
 export type AuditLog = ReturnType<typeof createAuditLog>;
+
+/**
+ * For a change that cannot run inside the audit event's transaction because it takes its own lock
+ * (signing-key rotation): makes the change, then records it; a refusal is recorded as a failure
+ * with its error code, as Directory.change does.
+ */
+export async function recordOutcome<T>(
+  log: AuditLog,
+  actor: Actor,
+  action: string,
+  work: () => Promise<T>,
+  describe: (result: T) => { target?: AuditTarget | undefined; details?: Record<string, unknown> | undefined } = () => ({}),
+  attempted?: AuditTarget,
+): Promise<T> {
+  let result: T;
+  try {
+    result = await work();
+  } catch (error) {
+    const code = error instanceof DomainError ? error.code : 'internal';
+    await log.record(actor, { action, target: attempted, outcome: 'failure', details: { code } }).catch(() => {});
+    throw error;
+  }
+  const { target, details } = describe(result);
+  await log.record(actor, { action, target: target ?? attempted, details });
+  return result;
+}

@@ -1,9 +1,9 @@
-import type { Kysely, Selectable } from 'kysely';
+import { type Kysely, type Selectable, sql } from 'kysely';
 import { atomically } from '../storage/lock.ts';
 import type { Database, UserGroupsTable } from '../storage/schema.ts';
 import { DomainError, conflict, invalid, notFound } from './errors.ts';
 import { isObjectId, newObjectId, nowIso } from './ids.ts';
-import { type UserStore, isUniqueViolation } from './users.ts';
+import { type User, type UserStore, isUniqueViolation, toUser } from './users.ts';
 
 export interface UserGroup {
   id: string;
@@ -15,6 +15,15 @@ export interface UserGroup {
 }
 
 type GroupRow = Selectable<UserGroupsTable>;
+
+export interface PageQuery {
+  limit: number;
+  offset: number;
+  search?: string | undefined;
+}
+
+/** `%term%` for LIKE, with the term's own wildcards escaped (use with `escape '\\'`). */
+export const likePattern = (term: string): string => `%${term.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 
 const toGroup = (row: GroupRow): UserGroup => ({
   id: row.id,
@@ -42,11 +51,21 @@ export function createGroupStore(db: Kysely<Database>, users: UserStore) {
     }
   }
 
+  function checkName(name: string): string {
+    const trimmed = name.trim();
+    if (!trimmed || trimmed.length > 128) throw invalid('group.invalid_name', 'A group name has 1-128 characters.', 'name');
+    return trimmed;
+  }
+
+  function checkDescription(description: string): string {
+    if (description.length > 1024) throw invalid('group.invalid_description', 'A description has at most 1024 characters.', 'description');
+    return description;
+  }
+
   return {
     async create(name: string, description = ''): Promise<UserGroup> {
-      const trimmed = name.trim();
-      if (!trimmed || trimmed.length > 128) throw invalid('group.invalid_name', 'A group name has 1-128 characters.', 'name');
-      if (description.length > 1024) throw invalid('group.invalid_description', 'A description has at most 1024 characters.', 'description');
+      const trimmed = checkName(name);
+      checkDescription(description);
       const now = nowIso();
       const row: GroupRow = {
         id: newObjectId(),
@@ -72,6 +91,62 @@ export function createGroupStore(db: Kysely<Database>, users: UserStore) {
 
     async get(ref: string): Promise<UserGroup> {
       return toGroup(await getRow(ref));
+    },
+
+    /** One page in a stable order (name), optionally matching `search` in the name. */
+    async page(query: PageQuery): Promise<{ groups: UserGroup[]; total: number }> {
+      let base = db.selectFrom('user_groups');
+      const term = query.search?.trim().toLowerCase();
+      if (term) base = base.where('name_key', 'like', sql<string>`${likePattern(term)} escape '\\'`);
+      const [rows, count] = await Promise.all([
+        base.selectAll().orderBy('name_key').orderBy('id').limit(query.limit).offset(query.offset).execute(),
+        base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
+      ]);
+      return { groups: rows.map(toGroup), total: Number(count.n) };
+    },
+
+    /** Renames a group or changes its description; the built-in group keeps its name. */
+    async update(ref: string, changes: { name?: string | undefined; description?: string | undefined }): Promise<UserGroup> {
+      const row = await getRow(ref);
+      const name = changes.name === undefined ? row.name : checkName(changes.name);
+      const description = changes.description === undefined ? row.description : checkDescription(changes.description);
+      if (name !== row.name) refuseBuiltin(row, 'renamed');
+      const updated: GroupRow = { ...row, name, name_key: name.toLowerCase(), description, updated_at: nowIso() };
+      try {
+        await db.updateTable('user_groups').set({ name, name_key: updated.name_key, description, updated_at: updated.updated_at }).where('id', '=', row.id).execute();
+      } catch (error) {
+        if (isUniqueViolation(error)) throw conflict('group.name_taken', `A group named "${name}" already exists.`);
+        throw error;
+      }
+      return toGroup(updated);
+    },
+
+    /** One page of a group's members in a stable order (username); `search` matches the username or email. */
+    async memberPage(ref: string, query: PageQuery): Promise<{ users: User[]; total: number }> {
+      const group = await getRow(ref);
+      let base = db.selectFrom('users');
+      if (group.builtin !== 1) base = base.where('id', 'in', db.selectFrom('group_members').select('user_id').where('group_id', '=', group.id));
+      const term = query.search?.trim().toLowerCase();
+      if (term) {
+        const pattern = likePattern(term);
+        base = base.where((eb) => eb.or([eb('username_key', 'like', sql<string>`${pattern} escape '\\'`), eb('email_key', 'like', sql<string>`${pattern} escape '\\'`)]));
+      }
+      const [rows, count] = await Promise.all([
+        base.selectAll().orderBy('username_key').orderBy('id').limit(query.limit).offset(query.offset).execute(),
+        base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
+      ]);
+      return { users: rows.map(toUser), total: Number(count.n) };
+    },
+
+    /** The groups bound to an app (by the app's id), by name. */
+    async boundToApp(appId: string): Promise<UserGroup[]> {
+      const rows = await db
+        .selectFrom('user_groups')
+        .selectAll()
+        .where('id', 'in', db.selectFrom('app_bindings').select('group_id').where('app_id', '=', appId))
+        .orderBy('name_key')
+        .execute();
+      return rows.map(toGroup);
     },
 
     /** Member ids; the built-in group's members are all users, so they are not stored. */

@@ -83,3 +83,16 @@ export function createSettingsStore(db: Kysely<Database>) {
 }
 
 export type SettingsStore = ReturnType<typeof createSettingsStore>;
+
+/** The allowed range of a numeric setting, as validation applies it. */
+export function settingRange(name: Exclude<keyof Settings, 'organisation_name'>): { minimum: number; maximum: number } {
+  const [minimum, maximum] = RANGES[name];
+  return { minimum, maximum: name === 'password_min_length' ? Math.min(maximum, MAX_PASSWORD_LENGTH) : maximum };
+}
+
+/** The settings whose values differ, each with its old and new value (settings are never secret). */
+export function settingsChanges(before: Settings, after: Settings): Partial<Record<keyof Settings, { from: unknown; to: unknown }>> {
+  const changes: Partial<Record<keyof Settings, { from: unknown; to: unknown }>> = {};
+  for (const name of SETTING_NAMES) if (before[name] !== after[name]) changes[name] = { from: before[name], to: after[name] };
+  return changes;
+}

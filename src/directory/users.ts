@@ -1,4 +1,4 @@
-import { type Kysely, type Selectable, sql } from 'kysely';
+import { type Kysely, PostgresAdapter, type RawBuilder, type Selectable, type SqlBool, sql } from 'kysely';
 import { atomically } from '../storage/lock.ts';
 import type { Database, UsersTable } from '../storage/schema.ts';
 import { DomainError, conflict, invalid, notFound } from './errors.ts';
@@ -75,7 +75,13 @@ export function toUser(row: UserRow): User {
 }
 
 const USERNAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$/;
-const EMAIL_PATTERN = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+const EMAIL_PATTERN = /^[^\s@\p{Cc}]+@[^\s@\p{Cc}]+\.[^\s@\p{Cc}]+$/u;
+const CONTROL = /\p{Cc}/u;
+function checkName(field: 'firstname' | 'lastname' | 'displayname', value: string): string {
+  if (value.length > 256) throw invalid('user.invalid_name', `${field} has at most 256 characters.`, field);
+  if (CONTROL.test(value)) throw invalid('user.invalid_name', `${field} may not contain control characters.`, field);
+  return value.trim();
+}
 const ATTRIBUTE_NAME_PATTERN = /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/;
 
 function checkPassword(password: string, minLength = MIN_PASSWORD_LENGTH): void {
@@ -120,6 +126,8 @@ export function createUserStore(db: Kysely<Database>) {
   }
 
   async function findRow(ref: string): Promise<UserRow | undefined> {
+    // No stored name contains NUL, and PostgreSQL refuses to compare text with one.
+    if (ref.includes('\u0000')) return undefined;
     const key = ref.toLowerCase();
     let query = db.selectFrom('users').selectAll();
     query = isObjectId(ref)
@@ -194,9 +202,9 @@ export function createUserStore(db: Kysely<Database>) {
         username_key: usernameKey,
         email,
         email_key: emailKey,
-        firstname: input.firstname?.trim() ?? '',
-        lastname: input.lastname?.trim() ?? '',
-        displayname: input.displayname?.trim() ?? '',
+        firstname: checkName('firstname', input.firstname ?? ''),
+        lastname: checkName('lastname', input.lastname ?? ''),
+        displayname: checkName('displayname', input.displayname ?? ''),
         state,
         account_locked: 0,
         password_hash: input.password === undefined ? null : await hashPassword(input.password),
@@ -211,8 +219,7 @@ export function createUserStore(db: Kysely<Database>) {
       } catch (error) {
         // Lost a race with a simultaneous create: say which of the two was taken.
         if (isUniqueViolation(error)) {
-          const taken = await db.selectFrom('users').select('id').where('email_key', '=', emailKey).executeTakeFirst();
-          throw taken
+          throw uniqueViolationColumn(error) === 'email_key'
             ? conflict('user.email_taken', `The email ${email} is already another user's email or username.`)
             : conflict('user.username_taken', `The username ${username} is already another user's username or email.`);
         }
@@ -224,7 +231,7 @@ export function createUserStore(db: Kysely<Database>) {
     /** One page in a stable order (username), optionally matching `search` in username, email or name. */
     async page(query: { limit: number; offset: number; search?: string | undefined }): Promise<{ users: User[]; total: number }> {
       let base = db.selectFrom('users');
-      const term = query.search?.trim().toLowerCase();
+      const term = query.search?.trim().toLowerCase().replaceAll('\u0000', '');
       if (term) {
         const pattern = `%${term.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
         base = base.where((eb) =>
@@ -281,8 +288,7 @@ export function createUserStore(db: Kysely<Database>) {
       for (const field of ['firstname', 'lastname', 'displayname'] as const) {
         const value = changes[field];
         if (value === undefined) continue;
-        if (value.length > 256) throw invalid('user.invalid_name', `${field} has at most 256 characters.`, field);
-        next[field] = value.trim();
+        next[field] = checkName(field, value);
       }
       if (changes.attributes !== undefined) {
         checkAttributes(changes.attributes);
@@ -353,10 +359,75 @@ export function createUserStore(db: Kysely<Database>) {
       }
       return { ok: true, user: toUser(row) };
     },
+
+    /**
+     * A page of users matching exact conditions (JumpCloud-style filters), sorted by any query
+     * field; the default order is creation (then id), so users added while a client pages with
+     * offsets land at the end. Text compares case-sensitively, byte by byte, on both databases.
+     */
+    async query(query: UserQuery): Promise<{ users: User[]; total: number }> {
+      const binary = db.getExecutor().adapter instanceof PostgresAdapter ? sql` collate "C"` : sql``;
+      const expression = (field: UserQueryField): RawBuilder<unknown> => {
+        switch (field) {
+          case 'activated':
+            return sql`(case when ${sql.ref('password_hash')} is not null and ${sql.ref('state')} <> ${'STAGED'} then 1 else 0 end)`;
+          case 'suspended':
+            return sql`(case when ${sql.ref('state')} = ${'SUSPENDED'} then 1 else 0 end)`;
+          case 'account_locked':
+            return sql`${sql.ref('account_locked')}`;
+          case 'created':
+            return sql`${sql.ref('created_at')}${binary}`;
+          default:
+            return sql`${sql.ref(field)}${binary}`;
+        }
+      };
+      const condition = (c: UserCondition, path: string): RawBuilder<SqlBool> => {
+        if (!USER_QUERY_FIELDS.includes(c.field)) throw invalid('user.invalid_filter', `Cannot filter on "${c.field}".`, path);
+        const operator = SQL_COMPARISONS[c.op];
+        if (!operator) throw invalid('user.invalid_filter', `Unknown comparison "${c.op}".`, path);
+        let value: string | number;
+        if (USER_QUERY_BOOLEANS.includes(c.field)) {
+          if (typeof c.value !== 'boolean') throw invalid('user.invalid_filter', `${c.field} is compared with true or false.`, path);
+          value = c.value ? 1 : 0;
+        } else {
+          if (typeof c.value !== 'string' || c.value.includes('\u0000') || c.value.length > 1024) {
+            throw invalid('user.invalid_filter', `${c.field} is compared with a string of at most 1024 characters.`, path);
+          }
+          value = c.value;
+          if (c.field === 'created') {
+            const time = Date.parse(c.value);
+            if (Number.isNaN(time)) throw invalid('user.invalid_filter', `"${c.value}" is not a date and time (ISO 8601).`, path);
+            value = new Date(time).toISOString();
+          }
+        }
+        return sql<SqlBool>`${expression(c.field)} ${sql.raw(operator)} ${value}`;
+      };
+      let base = db.selectFrom('users');
+      for (const [i, c] of (query.all ?? []).entries()) base = base.where(condition(c, `filter[${i}]`));
+      const any = (query.any ?? []).map((c, i) => condition(c, `filter[or][${i}]`));
+      if (any.length > 0) base = base.where((eb) => eb.or(any));
+      let rows = base.selectAll();
+      const sort = query.sort?.length ? query.sort : [{ field: 'created' as const }];
+      for (const [i, s] of sort.entries()) {
+        if (!USER_QUERY_FIELDS.includes(s.field)) throw invalid('user.invalid_sort', `Cannot sort on "${s.field}".`, `sort[${i}]`);
+        rows = rows.orderBy(expression(s.field), s.descending ? 'desc' : 'asc');
+      }
+      const [found, count] = await Promise.all([
+        rows.orderBy('id').limit(query.limit).offset(query.offset).execute(),
+        base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
+      ]);
+      return { users: found.map(toUser), total: Number(count.n) };
+    },
   };
 }
 
 export type UserStore = ReturnType<typeof createUserStore>;
+
+/** The column a unique violation is about: PostgreSQL names it in `detail` (Key (email_key)=...), SQLite in the message (users.email_key). */
+export function uniqueViolationColumn(error: unknown): string | undefined {
+  const e = error as { detail?: string; constraint?: string; message?: string };
+  return `${e?.detail ?? ''} ${e?.constraint ?? ''} ${e?.message ?? ''}`.match(/\b(username_key|email_key)\b/)?.[1];
+}
 
 export function isUniqueViolation(error: unknown): boolean {
   const e = error as { code?: string; message?: string };
@@ -364,3 +435,29 @@ export function isUniqueViolation(error: unknown): boolean {
 }
 
 export { DomainError };
+
+/** Fields a user query filters and sorts on, by their JumpCloud systemuser names. */
+export const USER_QUERY_FIELDS = ['id', 'username', 'email', 'firstname', 'lastname', 'displayname', 'state', 'activated', 'suspended', 'account_locked', 'created'] as const;
+export type UserQueryField = (typeof USER_QUERY_FIELDS)[number];
+/** `activated`: has a password and is not STAGED; `suspended`: state SUSPENDED. */
+export const USER_QUERY_BOOLEANS: readonly UserQueryField[] = ['activated', 'suspended', 'account_locked'];
+const SQL_COMPARISONS = { eq: '=', ne: '<>', gt: '>', gte: '>=', lt: '<', lte: '<=' } as const;
+export type UserComparison = keyof typeof SQL_COMPARISONS;
+export const USER_COMPARISONS = Object.keys(SQL_COMPARISONS) as UserComparison[];
+
+/** `value` is a boolean for the boolean fields, else a string (an ISO 8601 time for `created`). */
+export interface UserCondition {
+  field: UserQueryField;
+  op: UserComparison;
+  value: string | boolean;
+}
+
+export interface UserQuery {
+  /** Every one must hold. */
+  all?: readonly UserCondition[] | undefined;
+  /** At least one must hold (when any are given). */
+  any?: readonly UserCondition[] | undefined;
+  sort?: readonly { field: UserQueryField; descending?: boolean | undefined }[] | undefined;
+  limit: number;
+  offset: number;
+}

@@ -1,6 +1,6 @@
 import { type IncomingMessage, type ServerResponse, createServer } from 'node:http';
 import formbody from '@fastify/formbody';
-import Fastify, { type FastifyInstance, LogController } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, LogController } from 'fastify';
 import type Provider from 'oidc-provider';
 import { createProvider } from '../oidc/provider.ts';
 import { purgeExpired } from '../oidc/adapter.ts';
@@ -58,9 +58,14 @@ export async function buildApp(runtime: Runtime, options: AppOptions = {}): Prom
     logController: new LogController({ disableRequestLogging: true }),
     trustProxy: config.trustProxy,
     bodyLimit: 64 * 1024,
+    // The router's own refusals (a malformed URL, an over-long parameter) in the API's error shape.
+    frameworkErrors: (error, _request, reply) => {
+      const tooLong = error.code === 'FST_ERR_MAX_PARAM_LENGTH';
+      (reply as FastifyReply).status(tooLong ? 414 : 400).send({ code: 'request.bad', message: tooLong ? 'A path segment is too long.' : 'The URL is not valid.' });
+    },
     routerOptions: { maxParamLength: 200 },
     // Unknown fields are refused, never silently dropped; every error is reported at once.
-    ajv: { customOptions: { removeAdditional: false, allErrors: true, coerceTypes: 'array' } },
+    ajv: { customOptions: { removeAdditional: false, allErrors: true, coerceTypes: 'array', strictNumbers: false } },
   });
 
   const logServerError = (error: unknown) => app.log.error({ err: error }, 'oidc-provider error');

@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
-import { Kysely, PostgresDialect, SqliteDialect, type SqliteDatabase } from 'kysely';
+import { CompiledQuery, type DatabaseConnection, type Driver, Kysely, PostgresDialect, SqliteDialect, type SqliteDatabase, type SqliteDialectConfig, SqliteDriver } from 'kysely';
 import pg from 'pg';
 import { migrate } from './migrate.ts';
 import type { Database } from './schema.ts';
@@ -22,6 +22,29 @@ export interface StorageOptions {
 
 // int8 (bigint) columns hold epoch seconds; they fit a JS number, so parse them as one.
 pg.types.setTypeParser(20, (value: string) => Number(value));
+
+/**
+ * Transactions take SQLite's write lock when they begin (BEGIN IMMEDIATE, which waits through the
+ * busy timeout). Kysely's plain BEGIN defers it to the first write, and in WAL mode a transaction
+ * that has read while another process committed cannot take it then: it fails at once with
+ * "database is locked", busy timeout or not. Every transaction here is there to write.
+ */
+class ImmediateSqliteDriver extends SqliteDriver {
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  }
+}
+
+class ImmediateSqliteDialect extends SqliteDialect {
+  readonly #config: SqliteDialectConfig;
+  constructor(config: SqliteDialectConfig) {
+    super(config);
+    this.#config = config;
+  }
+  override createDriver(): Driver {
+    return new ImmediateSqliteDriver(this.#config);
+  }
+}
 
 /** node:sqlite speaks a slightly different statement API from the better-sqlite3 one Kysely expects. */
 function wrapNodeSqlite(database: DatabaseSync): SqliteDatabase {
@@ -78,7 +101,7 @@ export async function openStorage(options: StorageOptions): Promise<Storage> {
       }
     }
     database.exec('PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;');
-    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: wrapNodeSqlite(database) }) });
+    const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: wrapNodeSqlite(database) }) });
     storage = { db, dialect: 'sqlite', close: () => db.destroy() };
   }
   try {

@@ -3,7 +3,7 @@ import type { ApiKey, ApiKeyScope } from '../../directory/api-keys.ts';
 import type { Actor } from '../../directory/audit.ts';
 import { DomainError } from '../../directory/errors.ts';
 import type { Directory } from '../../directory/index.ts';
-import { type Permission, type Role, roleAllows } from '../../directory/roles.ts';
+import { type Permission, type Role, roleAllows, roleCovers } from '../../directory/roles.ts';
 import type { User } from '../../directory/users.ts';
 import { createWindowLimiter } from './rate-limit.ts';
 
@@ -31,6 +31,17 @@ export function principalOf(request: FastifyRequest): Principal {
   return request.principal;
 }
 
+/**
+ * Changing, suspending, unlocking or deleting an administrator is for those whose role covers
+ * theirs: a help desk can't take over the account of the administrator above them.
+ */
+export async function assertMayActOn(directory: Directory, own: Role, ref: string): Promise<void> {
+  const target = await directory.users.get(ref);
+  if (target.role && !roleCovers(own, target.role)) {
+    throw new DomainError('auth.forbidden', 403, `Your role (${own}) cannot change an administrator with the role ${target.role}.`);
+  }
+}
+
 /** The credential presented: `x-api-key: KEY` (as JumpCloud) or `Authorization: Bearer KEY`. */
 function presentedKey(request: FastifyRequest): string | undefined {
   const header = request.headers['x-api-key'];
@@ -43,7 +54,8 @@ function presentedKey(request: FastifyRequest): string | undefined {
 export function createApiAuthenticator(directory: Directory) {
   // Guessing keys is hopeless (256 bits), but a flood of bad keys still costs look-ups: slow it down.
   const failures = createWindowLimiter({ limit: 30, windowMs: 60_000 });
-  const requests = createWindowLimiter({ limit: 1200, windowMs: 60_000 });
+  // Generous: a directory sync makes two requests per user.
+  const requests = createWindowLimiter({ limit: 6000, windowMs: 60_000 });
 
   return {
     /** A preHandler: authenticates the caller and checks it holds `permission`. */

@@ -49,6 +49,8 @@ export async function registerApi(app: FastifyInstance, deps: ApiDependencies): 
   const auth = createApiAuthenticator(deps.directory);
   await app.register(
     async (api) => {
+      // JSON only: a form or plain text is 415, not parsed into something the schemas might accept.
+      api.removeContentTypeParser(['text/plain', 'application/x-www-form-urlencoded']);
       registerUserRoutes(api, deps.directory, auth);
       registerGroupRoutes(api, deps.directory, auth);
       registerAppRoutes(api, deps, auth);

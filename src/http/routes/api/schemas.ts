@@ -1,5 +1,7 @@
 // Brings @fastify/swagger's additions to route schemas (tags, summary) into scope.
 import type {} from '@fastify/swagger';
+import { settingRange } from '../../../directory/settings.ts';
+import { AUTH_METHODS, MAPPABLE_FIELDS, MAX_REFRESH_TOKEN_TTL, OPTIONAL_SCOPES } from '../../../directory/apps.ts';
 /**
  * JSON Schemas shared by the API routes. They validate requests (unknown fields are refused, never
  * dropped), shape responses, and are what /api/openapi.json is generated from.
@@ -68,7 +70,7 @@ export const idParams = {
 /** `limit` (1-1000, default 100) and `offset`; lists are in a stable order. */
 export const pageQueryProperties = {
   limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
-  offset: { type: 'integer', minimum: 0, default: 0 },
+  offset: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER, default: 0 },
 } as const;
 
 export function pageOf<S extends object>(itemRef: S) {
@@ -99,4 +101,152 @@ export const errorResponses = {
   429: ref('Error'),
 } as const;
 
-export const SHARED_SCHEMAS = [errorSchema, userSchema, groupSchema] as const;
+const claimName = { type: 'string', minLength: 1, maxLength: 256, description: 'Claim name (not one the protocol sets, such as sub or iss).' } as const;
+
+/** With `source` S, the property `only` is required and the other sources' properties are refused. */
+const mappingSource = (source: string, only: string, others: readonly string[]) =>
+  ({
+    if: { type: 'object', required: ['source'], properties: { source: { const: source } } },
+    // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then keyword, never awaited
+    then: { type: 'object', required: [only], properties: Object.fromEntries(others.map((name) => [name, { not: {}, description: `not with source ${source}` }])) },
+  }) as const;
+
+/**
+ * One claim an app's ID tokens and userinfo carry: a user field (`source: field` with `field`), a custom
+ * attribute (`source: attribute` with `attribute`) or a constant (`source: constant` with `value`).
+ */
+export const attributeMappingSchema = {
+  $id: 'AttributeMapping',
+  type: 'object',
+  additionalProperties: false,
+  required: ['claim', 'source'],
+  properties: {
+    claim: claimName,
+    source: { type: 'string', enum: ['field', 'attribute', 'constant'] },
+    field: { type: 'string', enum: MAPPABLE_FIELDS, description: 'With source field: the user field.' },
+    attribute: { type: 'string', pattern: '^[A-Za-z][A-Za-z0-9_.-]{0,63}$', description: 'With source attribute: the name of the user’s custom attribute.' },
+    value: { type: 'string', maxLength: 1024, description: 'With source constant: the value.' },
+  },
+  allOf: [mappingSource('field', 'field', ['attribute', 'value']), mappingSource('attribute', 'attribute', ['field', 'value']), mappingSource('constant', 'value', ['field', 'attribute'])],
+} as const;
+
+/** A custom OpenID Connect app, as the API shows it: never its client secret or the secret's hash. */
+export const appSchema = {
+  $id: 'App',
+  type: 'object',
+  additionalProperties: false,
+  required: [
+    'id', 'label', 'description', 'active', 'client_id', 'has_client_secret', 'redirect_uris', 'post_logout_redirect_uris', 'login_url', 'auth_method',
+    'refresh_token', 'scopes', 'attribute_mapping', 'groups_claim', 'refresh_token_ttl', 'icon_url', 'issuer', 'discovery_url', 'created', 'updated',
+  ],
+  properties: {
+    id: { type: 'string', pattern: '^[0-9a-f]{24}$' },
+    label: { type: 'string' },
+    description: { type: 'string' },
+    active: { type: 'boolean', description: 'An inactive app cannot sign anyone in or redeem tokens.' },
+    client_id: { type: 'string' },
+    has_client_secret: { type: 'boolean', description: 'The secret itself is shown once, when the app is created or its secret regenerated.' },
+    redirect_uris: { type: 'array', items: { type: 'string' } },
+    post_logout_redirect_uris: { type: 'array', items: { type: 'string' } },
+    login_url: { anyOf: [{ type: 'string' }, { type: 'null' }], description: 'Where the app’s own sign-in starts (for an app launcher).' },
+    auth_method: { type: 'string', enum: AUTH_METHODS, description: 'Client authentication at the token endpoint; none is a public client (PKCE, no secret).' },
+    refresh_token: { type: 'boolean', description: 'Whether the refresh_token grant (and offline_access) is allowed.' },
+    scopes: { type: 'array', items: { type: 'string', enum: OPTIONAL_SCOPES }, description: 'Optional scopes the app may ask for; openid is always on.' },
+    attribute_mapping: { type: 'array', items: { $ref: 'AttributeMapping#' } },
+    groups_claim: { anyOf: [{ type: 'string' }, { type: 'null' }], description: 'Claim listing the user’s groups that are bound to this app.' },
+    refresh_token_ttl: { type: 'integer', minimum: 60, maximum: MAX_REFRESH_TOKEN_TTL, description: 'Refresh-token lifetime in seconds.' },
+    icon_url: { anyOf: [{ type: 'string' }, { type: 'null' }], description: 'Where the icon is served (GET /api/apps/{id}/icon), or null without one.' },
+    issuer: { type: 'string', description: 'The issuer to configure in the app.' },
+    discovery_url: { type: 'string', description: 'The OpenID Connect discovery document to configure in the app.' },
+    created: { type: 'string', format: 'date-time' },
+    updated: { type: 'string', format: 'date-time' },
+  },
+} as const;
+
+const nullable = <S extends object>(schema: S) => ({ anyOf: [schema, { type: 'null' }] }) as const;
+
+/** An API key as listed: never the key itself or its hash. */
+export const apiKeySchema = {
+  $id: 'ApiKey',
+  type: 'object',
+  additionalProperties: false,
+  required: ['id', 'name', 'owner', 'scope', 'prefix', 'expires', 'last_used', 'revoked', 'created'],
+  properties: {
+    id: { type: 'string', pattern: '^[0-9a-f]{24}$' },
+    name: { type: 'string' },
+    owner: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['id', 'username'],
+      properties: { id: { type: 'string', pattern: '^[0-9a-f]{24}$' }, username: { type: 'string' } },
+      description: 'The administrator the key acts as: it has their role, capped by its scope.',
+    },
+    scope: { type: 'string', enum: ['read_only', 'read_write'], description: 'read_only keys may only read, whatever the owner’s role.' },
+    prefix: { type: 'string', description: 'The first characters of the key, to recognise it.' },
+    expires: { ...nullable({ type: 'string', format: 'date-time' }), description: 'When it stops working; null: never.' },
+    last_used: { ...nullable({ type: 'string', format: 'date-time' }), description: 'Last use, to the minute.' },
+    revoked: { ...nullable({ type: 'string', format: 'date-time' }), description: 'When it was revoked; null while it is not.' },
+    created: { type: 'string', format: 'date-time' },
+  },
+} as const;
+
+/** A signing key's public facts: never its private parts. */
+export const signingKeySchema = {
+  $id: 'SigningKey',
+  type: 'object',
+  additionalProperties: false,
+  required: ['kid', 'alg', 'state', 'created', 'retire_at'],
+  properties: {
+    kid: { type: 'string' },
+    alg: { type: 'string' },
+    state: { type: 'string', enum: ['current', 'next', 'previous'] },
+    created: { type: 'string', format: 'date-time' },
+    retire_at: { ...nullable({ type: 'string', format: 'date-time' }), description: 'When a previous key stops being published.' },
+  },
+} as const;
+
+const auditRef = nullable({ type: 'string' });
+
+export const auditEventSchema = {
+  $id: 'AuditEvent',
+  type: 'object',
+  additionalProperties: false,
+  required: ['id', 'time', 'actor', 'action', 'target', 'source_ip', 'user_agent', 'outcome', 'details'],
+  properties: {
+    id: { type: 'string' },
+    time: { type: 'string', format: 'date-time' },
+    actor: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['type', 'id', 'name'],
+      properties: { type: { type: 'string', enum: ['user', 'api_key', 'cli', 'system', 'anonymous'] }, id: auditRef, name: auditRef },
+      description: 'Who: an API key (named owner/key), the command line (named after the system user), a person or Gatehouse itself.',
+    },
+    action: { type: 'string', description: 'What, e.g. user.create or api_key.revoke.' },
+    target: nullable({ type: 'object', additionalProperties: false, required: ['type', 'id', 'name'], properties: { type: { type: 'string' }, id: auditRef, name: auditRef } }),
+    source_ip: auditRef,
+    user_agent: auditRef,
+    outcome: { type: 'string', enum: ['success', 'failure'] },
+    details: { type: 'object', additionalProperties: true, description: 'Facts about the event: changed field names, a failure’s error code. Never a secret.' },
+  },
+} as const;
+
+const ttl = (name: 'access_token_ttl' | 'id_token_ttl' | 'session_ttl', description: string) => ({ type: 'integer', ...settingRange(name), description }) as const;
+
+export const settingsProperties = {
+  organisation_name: { type: 'string', minLength: 1, maxLength: 128, description: 'Shown on the sign-in pages.' },
+  access_token_ttl: ttl('access_token_ttl', 'Access-token lifetime in seconds.'),
+  id_token_ttl: ttl('id_token_ttl', 'ID-token lifetime in seconds.'),
+  session_ttl: ttl('session_ttl', 'Sign-in session lifetime in seconds.'),
+  password_min_length: { type: 'integer', ...settingRange('password_min_length'), description: 'Minimum length of passwords set from now on.' },
+} as const;
+
+export const settingsSchema = {
+  $id: 'Settings',
+  type: 'object',
+  additionalProperties: false,
+  required: ['organisation_name', 'access_token_ttl', 'id_token_ttl', 'session_ttl', 'password_min_length'],
+  properties: settingsProperties,
+} as const;
+
+export const SHARED_SCHEMAS = [errorSchema, userSchema, groupSchema, attributeMappingSchema, appSchema, apiKeySchema, signingKeySchema, auditEventSchema, settingsSchema] as const;

@@ -4,7 +4,7 @@ import type { Role } from '../../../directory/roles.ts';
 import { roleCovers } from '../../../directory/roles.ts';
 import { DomainError } from '../../../directory/errors.ts';
 import type { CreateUserInput, User, UserChanges } from '../../../directory/users.ts';
-import { type ApiAuthenticator, principalOf } from '../../plugins/api-auth.ts';
+import { type ApiAuthenticator, assertMayActOn, can, principalOf } from '../../plugins/api-auth.ts';
 import { ROLE_VALUES, errorResponses, groupSchema, idParams, pageOf, pageQueryProperties, ref } from './schemas.ts';
 
 const userTarget = (user: User) => ({ type: 'user', id: user.id, name: user.username });
@@ -25,7 +25,7 @@ export function registerUserRoutes(app: FastifyInstance, directory: Directory, a
   app.get<{ Querystring: { limit: number; offset: number; search?: string } }>(
     '/users',
     {
-      preHandler: auth.require('read'),
+      preValidation: auth.require('read'),
       schema: {
         tags,
         summary: 'List users',
@@ -43,14 +43,14 @@ export function registerUserRoutes(app: FastifyInstance, directory: Directory, a
 
   app.get<{ Params: { id: string } }>(
     '/users/:id',
-    { preHandler: auth.require('read'), schema: { tags, summary: 'Get a user', description: 'By id, username or email.', params: idParams, response: { 200: ref('User'), ...errorResponses } } },
+    { preValidation: auth.require('read'), schema: { tags, summary: 'Get a user', description: 'By id, username or email.', params: idParams, response: { 200: ref('User'), ...errorResponses } } },
     async (request) => directory.users.get(request.params.id),
   );
 
   app.post<{ Body: CreateUserInput & { role?: Role | null } }>(
     '/users',
     {
-      preHandler: auth.require('directory'),
+      preValidation: auth.require('directory'),
       schema: {
         tags,
         summary: 'Create a user',
@@ -71,7 +71,11 @@ export function registerUserRoutes(app: FastifyInstance, directory: Directory, a
     },
     async (request, reply) => {
       const principal = principalOf(request);
-      if (request.body.role) assertMayGrant(principal.role, request.body.role);
+      if (request.body.role) {
+        // Handing out a role is the security permission, however it is done.
+        if (!can(principal, 'security')) throw new DomainError('auth.forbidden', 403, `The role ${principal.role} cannot grant roles.`);
+        assertMayGrant(principal.role, request.body.role);
+      }
       const user = await directory.change(principal.actor, 'user.create', (d) => d.users.create(request.body), (u) => ({ target: userTarget(u) }), { type: 'user', name: request.body.username });
       return reply.status(201).send(user);
     },
@@ -80,7 +84,7 @@ export function registerUserRoutes(app: FastifyInstance, directory: Directory, a
   app.patch<{ Params: { id: string }; Body: UserChanges }>(
     '/users/:id',
     {
-      preHandler: auth.require('directory'),
+      preValidation: auth.require('directory'),
       schema: {
         tags,
         summary: 'Change a user’s profile',
@@ -90,23 +94,26 @@ export function registerUserRoutes(app: FastifyInstance, directory: Directory, a
         response: { 200: ref('User'), ...errorResponses },
       },
     },
-    async (request) =>
-      directory.change(
+    async (request) => {
+      await assertMayActOn(directory, principalOf(request).role, request.params.id);
+      return directory.change(
         principalOf(request).actor,
         'user.update',
         (d) => d.users.change(request.params.id, request.body),
         (u) => ({ target: userTarget(u), details: { fields: Object.keys(request.body) } }),
         { type: 'user', id: request.params.id },
-      ),
+      );
+    },
   );
 
   app.delete<{ Params: { id: string } }>(
     '/users/:id',
-    { preHandler: auth.require('directory'), schema: { tags, summary: 'Delete a user', params: idParams, response: { 204: { type: 'null' }, ...errorResponses } } },
+    { preValidation: auth.require('directory'), schema: { tags, summary: 'Delete a user', params: idParams, response: { 204: { type: 'null' }, ...errorResponses } } },
     async (request, reply) => {
       const principal = principalOf(request);
       const target = await directory.users.get(request.params.id);
       if (target.id === principal.user.id) throw new DomainError('user.self_delete', 409, 'You cannot delete your own account.');
+      await assertMayActOn(directory, principal.role, target.id);
       await directory.change(principal.actor, 'user.delete', (d) => d.users.delete(target.id), (u) => ({ target: userTarget(u) }));
       return reply.status(204).send();
     },
@@ -120,15 +127,18 @@ export function registerUserRoutes(app: FastifyInstance, directory: Directory, a
   ] as const) {
     app.post<{ Params: { id: string } }>(
       `/users/:id/${action}`,
-      { preHandler: auth.require('helpdesk'), schema: { tags, summary, params: idParams, response: { 200: ref('User'), ...errorResponses } } },
-      async (request) => directory.change(principalOf(request).actor, verb, (d) => d.users[action](request.params.id), (u) => ({ target: userTarget(u) }), { type: 'user', id: request.params.id }),
+      { preValidation: auth.require('helpdesk'), schema: { tags, summary, params: idParams, response: { 200: ref('User'), ...errorResponses } } },
+      async (request) => {
+        await assertMayActOn(directory, principalOf(request).role, request.params.id);
+        return directory.change(principalOf(request).actor, verb, (d) => d.users[action](request.params.id), (u) => ({ target: userTarget(u) }), { type: 'user', id: request.params.id });
+      },
     );
   }
 
   app.put<{ Params: { id: string }; Body: { password: string } }>(
     '/users/:id/password',
     {
-      preHandler: auth.require('helpdesk'),
+      preValidation: auth.require('helpdesk'),
       schema: {
         tags,
         summary: 'Set a user’s password',
@@ -137,17 +147,19 @@ export function registerUserRoutes(app: FastifyInstance, directory: Directory, a
         response: { 200: ref('User'), ...errorResponses },
       },
     },
-    async (request) =>
-      directory.change(principalOf(request).actor, 'user.set_password', (d) => d.users.setPassword(request.params.id, request.body.password), (u) => ({ target: userTarget(u) }), {
+    async (request) => {
+      await assertMayActOn(directory, principalOf(request).role, request.params.id);
+      return directory.change(principalOf(request).actor, 'user.set_password', (d) => d.users.setPassword(request.params.id, request.body.password), (u) => ({ target: userTarget(u) }), {
         type: 'user',
         id: request.params.id,
-      }),
+      });
+    },
   );
 
   app.put<{ Params: { id: string }; Body: { role: Role | null } }>(
     '/users/:id/role',
     {
-      preHandler: auth.require('security'),
+      preValidation: auth.require('security'),
       schema: {
         tags,
         summary: 'Set or remove a user’s administrator role',
@@ -169,7 +181,7 @@ export function registerUserRoutes(app: FastifyInstance, directory: Directory, a
   app.get<{ Params: { id: string } }>(
     '/users/:id/groups',
     {
-      preHandler: auth.require('read'),
+      preValidation: auth.require('read'),
       schema: { tags, summary: 'The groups a user belongs to', description: 'Always includes the built-in All Users group.', params: idParams, response: { 200: { type: 'array', items: groupSchemaRef }, ...errorResponses } },
     },
     async (request) => directory.groups.groupsOf((await directory.users.get(request.params.id)).id),
