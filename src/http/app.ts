@@ -80,6 +80,19 @@ export async function buildApp(runtime: Runtime, options: AppOptions = {}): Prom
       secret: runtime.secret,
       trustProxy: config.trustProxy || config.issuer.startsWith('https:'),
       onServerError: logServerError,
+      // Written after the response, off the token endpoint's latency.
+      onTokenIssued: (event) => {
+        const actor = event.accountId ? ({ type: 'user', id: event.accountId } as const) : ({ type: 'system' } as const);
+        directory.apps
+          .rowByClientId(event.clientId)
+          .then((row) =>
+            directory.audit.record(
+              { ...actor, ip: event.ip, userAgent: event.userAgent },
+              { action: 'token.issue', target: { type: 'app', id: row?.id ?? event.clientId, name: row?.label ?? event.clientName }, details: { grant_type: event.grantType, client_id: event.clientId } },
+            ),
+          )
+          .catch((error: unknown) => app.log.error({ err: error }, 'could not write an audit event'));
+      },
     });
     return { provider, handle: provider.callback(), fingerprint };
   }

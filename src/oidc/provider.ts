@@ -32,6 +32,15 @@ const SCOPE_CLAIMS = {
   email: ['email', 'email_verified'],
 } as const;
 
+export interface TokenIssued {
+  accountId: string | undefined;
+  clientId: string;
+  clientName: string | undefined;
+  grantType: string;
+  ip: string;
+  userAgent: string | undefined;
+}
+
 export interface ProviderDependencies {
   issuer: string;
   db: Kysely<Database>;
@@ -41,6 +50,7 @@ export interface ProviderDependencies {
   /** Token and session lifetimes in seconds, from the organisation's settings. */
   lifetimes: { accessToken: number; idToken: number; session: number };
   onServerError?: (error: unknown) => void;
+  onTokenIssued?: (event: TokenIssued) => void;
 }
 
 type OidcClient = NonNullable<KoaContextWithOIDC['oidc']['client']> & {
@@ -260,6 +270,13 @@ export function createProvider(deps: ProviderDependencies): Provider {
     await next();
   });
   provider.on('server_error', (_ctx: unknown, error: unknown) => deps.onServerError?.(error));
+  // Every successful token request (code exchange, refresh) is an event for the audit log.
+  provider.on('grant.success', (ctx: KoaContextWithOIDC) => {
+    const accountId = ctx.oidc.account?.accountId ?? (ctx.oidc.entities.AccessToken as { accountId?: string } | undefined)?.accountId;
+    const client = ctx.oidc.client;
+    if (!client) return;
+    deps.onTokenIssued?.({ accountId, clientId: client.clientId, clientName: client.clientName, grantType: String(ctx.oidc.params?.grant_type ?? ''), ip: ctx.ip, userAgent: ctx.get('user-agent') || undefined });
+  });
   return provider;
 }
 

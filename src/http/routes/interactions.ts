@@ -1,6 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type Provider from 'oidc-provider';
+import type { Actor, AuditEventInput } from '../../directory/audit.ts';
 import type { Directory } from '../../directory/index.ts';
 import { deriveKey } from '../../oidc/secret-key.ts';
 import { PAGE_CSP, errorPage, noAccessPage, selectAccountPage, signInPage } from '../../oidc/views.ts';
@@ -66,12 +67,27 @@ export function registerInteractionRoutes(app: FastifyInstance, deps: Interactio
     return typeof origin === 'string' && origin !== 'null' && origin !== issuerOrigin;
   }
 
-  async function render(reply: FastifyReply, interaction: Details, status = 200, error?: string, username?: string) {
+  /** Sign-in events: the person as actor, the app as target. Never the password or what was typed. */
+  async function audit(request: FastifyRequest, user: { id: string; username: string } | undefined, event: AuditEventInput) {
+    const actor: Actor = user
+      ? { type: 'user', id: user.id, name: user.username, ip: request.ip, userAgent: request.headers['user-agent'] }
+      : { type: 'anonymous', ip: request.ip, userAgent: request.headers['user-agent'] };
+    await deps.directory.audit.record(actor, event).catch((error: unknown) => request.log.error({ err: error }, 'could not write an audit event'));
+  }
+
+  async function auditApp(clientId: unknown) {
+    if (typeof clientId !== 'string') return undefined;
+    const row = await deps.directory.apps.rowByClientId(clientId);
+    return row ? { type: 'app', id: row.id, name: row.label } : { type: 'app', id: clientId };
+  }
+
+  async function render(reply: FastifyReply, interaction: Details, status = 200, error?: string, username?: string, request?: FastifyRequest) {
     const { uid, prompt, params } = interaction;
     const [app, settings] = await Promise.all([appView(params.client_id), deps.directory.settings.get()]);
     const brand = settings.organisation_name;
     if (prompt.name === 'app_access' && interaction.session?.accountId) {
       const user = await deps.directory.users.byId(interaction.session.accountId);
+      if (request) await audit(request, user, { action: 'user.sign_in', target: await auditApp(params.client_id), outcome: 'failure', details: { reason: 'not_assigned' } });
       return sendPage(
         reply,
         403,
@@ -103,7 +119,7 @@ export function registerInteractionRoutes(app: FastifyInstance, deps: Interactio
     const interaction = await details(request, reply);
     if (!interaction) return reply;
     if (interaction.uid !== request.params.uid) return sendPage(reply, 400, errorPage('This sign-in has expired', 'Go back to the application and start signing in again.'));
-    return render(reply, interaction);
+    return render(reply, interaction, 200, undefined, undefined, request);
   });
 
   app.post<{ Params: { uid: string }; Body: Record<string, unknown> | undefined }>('/interaction/:uid/login', async (request, reply) => {
@@ -121,11 +137,17 @@ export function registerInteractionRoutes(app: FastifyInstance, deps: Interactio
     }
     if (!username || !password) return render(reply, interaction, 400, 'Enter your username or email and your password.', username);
     const result = await deps.directory.users.signIn(username, password);
+    const appTarget = await auditApp(interaction.params.client_id);
     if (!result.ok) {
       signInLimiter.hit(request.ip);
-      request.log.info({ reason: result.reason }, 'sign-in refused');
+      // Audited against the account when it exists; what was typed for an unknown one is never
+      // recorded, since people type passwords into the username field.
+      const known = await deps.directory.users.get(username).catch(() => undefined);
+      const reason = !known ? 'unknown_user' : result.reason === 'bad_credentials' ? (known.has_password ? 'bad_password' : 'no_password') : result.reason;
+      await audit(request, known, { action: 'user.sign_in', target: appTarget, outcome: 'failure', details: { reason } });
       return render(reply, interaction, 200, GENERIC_FAILURE, username);
     }
+    await audit(request, result.user, { action: 'user.sign_in', target: appTarget, details: { method: 'password' } });
     return deps.provider().interactionFinished(
       request.raw,
       reply.hijack().raw,
