@@ -76,6 +76,7 @@ export async function buildApp(runtime: Runtime, options: AppOptions = {}): Prom
       lifetimes: { accessToken: settings.access_token_ttl, idToken: settings.id_token_ttl, session: settings.session_ttl },
       issuer: config.issuer,
       db: storage.db,
+      read: storage.read,
       jwks: await keys.providerJwks(),
       secret: runtime.secret,
       trustProxy: config.trustProxy || config.issuer.startsWith('https:'),
@@ -83,13 +84,10 @@ export async function buildApp(runtime: Runtime, options: AppOptions = {}): Prom
       // Written after the response, off the token endpoint's latency.
       onTokenIssued: (event) => {
         const actor = event.accountId ? ({ type: 'user', id: event.accountId } as const) : ({ type: 'system' } as const);
-        directory.apps
-          .rowByClientId(event.clientId)
-          .then((row) =>
-            directory.audit.record(
-              { ...actor, ip: event.ip, userAgent: event.userAgent },
-              { action: 'token.issue', target: { type: 'app', id: row?.id ?? event.clientId, name: row?.label ?? event.clientName }, details: { grant_type: event.grantType, client_id: event.clientId } },
-            ),
+        directory.audit
+          .record(
+            { ...actor, ip: event.ip, userAgent: event.userAgent },
+            { action: 'token.issue', target: { type: 'app', id: event.appId ?? event.clientId, name: event.appLabel }, details: { grant_type: event.grantType, client_id: event.clientId } },
           )
           .catch((error: unknown) => app.log.error({ err: error }, 'could not write an audit event'));
       },

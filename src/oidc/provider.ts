@@ -3,6 +3,7 @@ import type { Kysely } from 'kysely';
 import Provider, { type Configuration, errors, type KoaContextWithOIDC, interactionPolicy } from 'oidc-provider';
 import { createAccessResolver } from '../directory/access.ts';
 import { clientSecretMatches } from '../directory/secrets.ts';
+import type { ReadFn } from '../storage/read.ts';
 import type { Database } from '../storage/schema.ts';
 import { APP_CLAIMS, type ClaimsWithApp, createFindAccount } from './account.ts';
 import { createAdapterClass } from './adapter.ts';
@@ -35,7 +36,8 @@ const SCOPE_CLAIMS = {
 export interface TokenIssued {
   accountId: string | undefined;
   clientId: string;
-  clientName: string | undefined;
+  appId: string | undefined;
+  appLabel: string | undefined;
   grantType: string;
   ip: string;
   userAgent: string | undefined;
@@ -44,6 +46,8 @@ export interface TokenIssued {
 export interface ProviderDependencies {
   issuer: string;
   db: Kysely<Database>;
+  /** The storage's fast read path for the hot queries. */
+  read: ReadFn;
   jwks: { keys: object[] };
   secret: Buffer;
   trustProxy: boolean;
@@ -84,8 +88,8 @@ function claimsForScopes(scopes: Set<string>): Set<string> {
 }
 
 export function createProvider(deps: ProviderDependencies): Provider {
-  const access = createAccessResolver(deps.db, { memo: perRequest });
-  const Adapter = createAdapterClass(deps.db, access);
+  const access = createAccessResolver(deps.db, { memo: perRequest, read: deps.read });
+  const Adapter = createAdapterClass(deps.db, access, deps.read);
   const policy = interactionPolicy.base();
   // Runs first on every authorization request, while the raw request is still at hand; the
   // interaction then stores the restored scope for the resumed request.
@@ -275,7 +279,12 @@ export function createProvider(deps: ProviderDependencies): Provider {
     const accountId = ctx.oidc.account?.accountId ?? (ctx.oidc.entities.AccessToken as { accountId?: string } | undefined)?.accountId;
     const client = ctx.oidc.client;
     if (!client) return;
-    deps.onTokenIssued?.({ accountId, clientId: client.clientId, clientName: client.clientName, grantType: String(ctx.oidc.params?.grant_type ?? ''), ip: ctx.ip, userAgent: ctx.get('user-agent') || undefined });
+    const grantType = String(ctx.oidc.params?.grant_type ?? '');
+    const userAgent = ctx.get('user-agent') || undefined;
+    // The app row was loaded for this request already (client authentication): no new query.
+    void access.appRow(client.clientId).then((app) =>
+      deps.onTokenIssued?.({ accountId, clientId: client.clientId, appId: app?.id, appLabel: app?.label ?? client.clientName, grantType, ip: ctx.ip, userAgent }),
+    );
   });
   return provider;
 }

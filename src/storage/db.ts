@@ -5,6 +5,7 @@ import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlit
 import { CompiledQuery, type DatabaseConnection, type Driver, Kysely, PostgresDialect, SqliteDialect, type SqliteDatabase, type SqliteDialectConfig, SqliteDriver } from 'kysely';
 import pg from 'pg';
 import { migrate } from './migrate.ts';
+import { numberPlaceholders } from './read.ts';
 import type { Database } from './schema.ts';
 
 export type DialectName = 'sqlite' | 'postgres';
@@ -12,6 +13,12 @@ export type DialectName = 'sqlite' | 'postgres';
 export interface Storage {
   db: Kysely<Database>;
   dialect: DialectName;
+  /**
+   * A read for the protocol's hot paths, written once in SQL that both databases accept (`?`
+   * placeholders): it skips the query builder, and on SQLite runs the cached statement directly.
+   * Reads only: on SQLite it shares the one connection, outside any transaction's bookkeeping.
+   */
+  read<R>(sql: string, parameters: readonly unknown[]): Promise<R[]>;
   close(): Promise<void>;
 }
 
@@ -46,23 +53,28 @@ class ImmediateSqliteDialect extends SqliteDialect {
   }
 }
 
-/** node:sqlite speaks a slightly different statement API from the better-sqlite3 one Kysely expects. */
-function wrapNodeSqlite(database: DatabaseSync): SqliteDatabase {
-  // Kysely sends the same SQL text for the same query shape: compile each statement once. Bounded,
-  // since ad-hoc queries (searches with varying filters) produce new texts.
+/** Compiles each SQL text once. Bounded, since ad-hoc queries (varying filters) produce new texts. */
+function statementCache(database: DatabaseSync) {
   const statements = new Map<string, { statement: StatementSync; reader: boolean }>();
   const MAX_STATEMENTS = 500;
+  return (sql: string) => {
+    let entry = statements.get(sql);
+    if (!entry) {
+      const statement = database.prepare(sql);
+      entry = { statement, reader: statement.columns().length > 0 };
+      if (statements.size >= MAX_STATEMENTS) statements.delete(statements.keys().next().value as string);
+      statements.set(sql, entry);
+    }
+    return entry;
+  };
+}
+
+/** node:sqlite speaks a slightly different statement API from the better-sqlite3 one Kysely expects. */
+function wrapNodeSqlite(database: DatabaseSync, cached: ReturnType<typeof statementCache>): SqliteDatabase {
   return {
     close: () => database.close(),
     prepare(sql: string) {
-      let entry = statements.get(sql);
-      if (!entry) {
-        const statement = database.prepare(sql);
-        entry = { statement, reader: statement.columns().length > 0 };
-        if (statements.size >= MAX_STATEMENTS) statements.delete(statements.keys().next().value as string);
-        statements.set(sql, entry);
-      }
-      const { statement, reader } = entry;
+      const { statement, reader } = cached(sql);
       return {
         reader,
         all: (parameters) => statement.all(...(parameters as SQLInputValue[])),
@@ -82,7 +94,13 @@ export async function openStorage(options: StorageOptions): Promise<Storage> {
     // the pool replaces it on next use.
     pool.on('error', () => {});
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-    storage = { db, dialect: 'postgres', close: () => db.destroy() };
+    const placeholders = numberPlaceholders();
+    storage = {
+      db,
+      dialect: 'postgres',
+      read: async <R>(sql: string, parameters: readonly unknown[]) => (await pool.query(placeholders(sql), parameters as unknown[])).rows as R[],
+      close: () => db.destroy(),
+    };
   } else {
     mkdirSync(options.dataDir, { recursive: true });
     const database = new DatabaseSync(join(options.dataDir, 'gatehouse.db'));
@@ -101,8 +119,14 @@ export async function openStorage(options: StorageOptions): Promise<Storage> {
       }
     }
     database.exec('PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;');
-    const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: wrapNodeSqlite(database) }) });
-    storage = { db, dialect: 'sqlite', close: () => db.destroy() };
+    const cached = statementCache(database);
+    const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: wrapNodeSqlite(database, cached) }) });
+    storage = {
+      db,
+      dialect: 'sqlite',
+      read: async <R>(sql: string, parameters: readonly unknown[]) => cached(sql).statement.all(...(parameters as SQLInputValue[])) as R[],
+      close: () => db.destroy(),
+    };
   }
   try {
     await migrate(storage.db, storage.dialect);
