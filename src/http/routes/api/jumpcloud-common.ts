@@ -84,3 +84,18 @@ export async function refuseNul(request: FastifyRequest): Promise<void> {
     }
   }
 }
+
+/** JumpCloud's `{ op: add|remove, type, id }` body for membership and association changes. */
+export function opBody<T extends string>(type: T) {
+  return {
+    type: 'object',
+    additionalProperties: false,
+    required: ['op', 'type', 'id'],
+    properties: {
+      op: { type: 'string', enum: ['add', 'remove'] },
+      type: { type: 'string', enum: [type] },
+      id: { type: 'string', minLength: 1, maxLength: 200 },
+      attributes: { anyOf: [{ type: 'null' }, { type: 'object', maxProperties: 0 }], description: 'Accepted empty only.' },
+    },
+  } as const;
+}

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Directory } from '../../../directory/index.ts';
 import type { UserGroup } from '../../../directory/groups.ts';
 import { type ApiAuthenticator, principalOf } from '../../plugins/api-auth.ts';
-import { badQuery, connection, connectionSchema, orgHeaders, pageQuery, project, splitList, tags } from './jumpcloud-common.ts';
+import { badQuery, connection, connectionSchema, opBody, orgHeaders, pageQuery, project, splitList, tags } from './jumpcloud-common.ts';
 import { errorResponses, idParams } from './schemas.ts';
 
 /** A group as JumpCloud's v2 API shows a user group. */
@@ -250,17 +250,7 @@ export function registerUserGroupRoutes(app: FastifyInstance, directory: Directo
         description: 'Adding a member twice is harmless; removing a non-member is 404. All Users cannot be changed by hand.',
         headers: orgHeaders,
         params: idParams,
-        body: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['op', 'type', 'id'],
-          properties: {
-            op: { type: 'string', enum: ['add', 'remove'] },
-            type: { type: 'string', enum: ['user'] },
-            id: { type: 'string', minLength: 1, maxLength: 200 },
-            attributes: { anyOf: [{ type: 'null' }, { type: 'object', maxProperties: 0 }], description: 'Accepted empty only.' },
-          },
-        },
+        body: opBody('user'),
         response: { 204: { type: 'null' }, ...errorResponses },
       },
     },
@@ -319,17 +309,7 @@ export function registerUserGroupRoutes(app: FastifyInstance, directory: Directo
         description: 'op add binds the app (its members may sign in to it), remove unbinds it. Audited as app.bind / app.unbind.',
         headers: orgHeaders,
         params: idParams,
-        body: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['op', 'type', 'id'],
-          properties: {
-            op: { type: 'string', enum: ['add', 'remove'] },
-            type: { type: 'string', enum: ['application'] },
-            id: { type: 'string', minLength: 1, maxLength: 200 },
-            attributes: { anyOf: [{ type: 'null' }, { type: 'object', maxProperties: 0 }], description: 'Accepted empty only.' },
-          },
-        },
+        body: opBody('application'),
         response: { 204: { type: 'null' }, ...errorResponses },
       },
     },
