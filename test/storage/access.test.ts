@@ -5,11 +5,9 @@ import { LOCKOUT_THRESHOLD, type User } from '../../src/directory/users.ts';
 import type { Runtime } from '../../src/runtime.ts';
 import { ALL_USERS_GROUP } from '../../src/storage/migrations/001_initial.ts';
 import { DATABASE_KINDS, freshRuntime } from '../helpers/databases.ts';
+import { unique } from '../helpers/domain.ts';
 
 const PASSWORD = 'correct horse battery staple';
-let serial = 0;
-const unique = (prefix: string) => `${prefix}${process.pid}x${++serial}`;
-
 for (const { kind, skip } of DATABASE_KINDS) {
   describe(kind, { skip }, () => {
     let rt: Runtime;

@@ -8,12 +8,10 @@ import type { Runtime } from '../../src/runtime.ts';
 import { openStorage } from '../../src/storage/db.ts';
 import { migrations } from '../../src/storage/migrate.ts';
 import { DATABASE_KINDS, freshConfig, freshRuntime } from '../helpers/databases.ts';
+import { unique } from '../helpers/domain.ts';
 
 const PASSWORD = 'correct horse battery staple';
 const SECRET = 'a fixed installation secret shared by all test nodes';
-let serial = 0;
-const unique = (prefix: string) => `${prefix}${process.pid}x${++serial}`;
-
 /** One settled result of each promise: exactly one must have succeeded, the rest failed with a 409. */
 function exactlyOneWins(results: PromiseSettledResult<unknown>[]): void {
   const wins = results.filter((r) => r.status === 'fulfilled');

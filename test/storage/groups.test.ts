@@ -1,22 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { DomainError } from '../../src/directory/errors.ts';
 import type { User } from '../../src/directory/users.ts';
 import type { Runtime } from '../../src/runtime.ts';
 import { ALL_USERS_GROUP } from '../../src/storage/migrations/001_initial.ts';
 import { DATABASE_KINDS, freshRuntime } from '../helpers/databases.ts';
-
-async function rejectsWith(promise: Promise<unknown>, code: string, status: number): Promise<void> {
-  await assert.rejects(promise, (error) => {
-    assert.ok(error instanceof DomainError, `expected a DomainError, got ${String(error)}`);
-    assert.equal(error.code, code, error.message);
-    assert.equal(error.status, status);
-    return true;
-  });
-}
-
-let serial = 0;
-const unique = (prefix: string) => `${prefix}${process.pid}x${++serial}`;
+import { rejectsWith, unique } from '../helpers/domain.ts';
 
 for (const { kind, skip } of DATABASE_KINDS) {
   describe(kind, { skip }, () => {

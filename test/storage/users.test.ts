@@ -1,28 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { DomainError } from '../../src/directory/errors.ts';
 import { LOCKOUT_THRESHOLD } from '../../src/directory/users.ts';
 import type { Runtime } from '../../src/runtime.ts';
 import { DATABASE_KINDS, freshRuntime } from '../helpers/databases.ts';
+import { rejectsWith, unique } from '../helpers/domain.ts';
 
 const PASSWORD = 'correct horse battery staple';
-
-/** Asserts that `promise` rejects with a DomainError of that code and status. */
-async function rejectsWith(promise: Promise<unknown>, code: string, status: number): Promise<DomainError> {
-  let caught: unknown;
-  await assert.rejects(promise, (error) => {
-    caught = error;
-    return true;
-  });
-  assert.ok(caught instanceof DomainError, `expected a DomainError, got ${String(caught)}`);
-  assert.equal(caught.code, code, caught.message);
-  assert.equal(caught.status, status);
-  return caught;
-}
-
-let serial = 0;
-/** Unique names per test, so that tests can share one database. */
-const unique = (prefix: string) => `${prefix}${process.pid}x${++serial}`;
 
 for (const { kind, skip } of DATABASE_KINDS) {
   describe(kind, { skip }, () => {
