@@ -22,8 +22,7 @@ const USER_WITH_BOUND_GROUPS = `
     join user_groups ug on ug.id = ab.group_id
     where a.client_id = ?
   ) g on g.builtin = 1 or exists (select 1 from group_members m where m.group_id = g.group_id and m.user_id = u.id)
-  where u.id = ?
-  order by g.name_key`;
+  where u.id = ?`;
 
 type UserWithGroup = Selectable<UsersTable> & { bound_group: string | null };
 
@@ -54,7 +53,13 @@ export function createAccessResolver(db: Kysely<Database>, options: { memo?: Mem
     if (user.state === 'SUSPENDED') return { allowed: false, reason: 'user_suspended', user, app };
     if (user.state === 'STAGED') return { allowed: false, reason: 'user_staged', user, app };
     if (user.account_locked) return { allowed: false, reason: 'user_locked', user, app };
-    const groups = rows.flatMap((row) => (row.bound_group === null ? [] : [row.bound_group]));
+    // Sorted here rather than in SQL, which would need a temporary b-tree on every request.
+    const groups = rows
+      .flatMap((row) => (row.bound_group === null ? [] : [row.bound_group]))
+      .sort((a, b) => {
+        const [ka, kb] = [a.toLowerCase(), b.toLowerCase()];
+        return ka < kb ? -1 : ka > kb ? 1 : 0;
+      });
     if (groups.length === 0) return { allowed: false, reason: 'not_assigned', user, app };
     return { allowed: true, user, app, groups };
   }
