@@ -302,8 +302,17 @@ export function createUserStore(db: Kysely<Database>) {
       }
     },
 
-    /** Grants an administrator role, or takes it away with null. */
-    setRole: (ref: string, role: Role | null) => update(ref, { role: role === null ? null : parseRole(role) }),
+    /**
+     * Grants an administrator role, or takes it away with null. Taking it away revokes the person's
+     * API keys, so that giving the role back later doesn't bring old keys back to life.
+     */
+    async setRole(ref: string, role: Role | null): Promise<User> {
+      const user = await update(ref, { role: role === null ? null : parseRole(role) });
+      if (role === null) {
+        await db.updateTable('api_keys').set({ revoked_at: nowIso() }).where('owner_id', '=', user.id).where('revoked_at', 'is', null).execute();
+      }
+      return user;
+    },
 
     async suspend(ref: string): Promise<User> {
       const user = await update(ref, { state: 'SUSPENDED' });

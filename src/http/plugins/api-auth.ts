@@ -61,7 +61,10 @@ export function createApiAuthenticator(directory: Directory) {
     /** A preHandler: authenticates the caller and checks it holds `permission`. */
     require(permission: Permission) {
       return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
-        if (failures.exceeded(request.ip)) throw new DomainError('request.rate_limited', 429, 'Too many failed authentications from this address. Try again in a minute.');
+        if (failures.exceeded(request.ip)) {
+          reply.header('Retry-After', '60');
+          throw new DomainError('request.rate_limited', 429, 'Too many failed authentications from this address. Try again in a minute.');
+        }
         const presented = presentedKey(request);
         const principal = presented ? await directory.apiKeys.authenticate(presented) : undefined;
         if (!principal) {
@@ -69,7 +72,10 @@ export function createApiAuthenticator(directory: Directory) {
           reply.header('WWW-Authenticate', 'Bearer realm="gatehouse"');
           throw new DomainError('auth.invalid_credentials', 401, presented ? 'The API key is unknown, revoked or expired, or its owner can no longer use the API.' : 'Authenticate with an API key (x-api-key header or Authorization: Bearer).');
         }
-        if (requests.exceeded(principal.key.id)) throw new DomainError('request.rate_limited', 429, 'Too many requests with this API key. Try again in a minute.');
+        if (requests.exceeded(principal.key.id)) {
+          reply.header('Retry-After', '60');
+          throw new DomainError('request.rate_limited', 429, 'Too many requests with this API key. Try again in a minute.');
+        }
         requests.hit(principal.key.id);
         request.principal = {
           user: principal.owner,

@@ -314,6 +314,7 @@ for (const { kind, skip } of DATABASE_KINDS) {
       }
       const limited = await call(gatehouse, 'GET', '/api/users', undefined, { key: `gh_${randomBytes(32).toString('base64url')}` });
       assertError(limited, 429, 'request.rate_limited');
+      assert.equal(limited.headers.get('retry-after'), '60', 'a 429 says when to try again');
       assert.match(limited.body.message, /Too many failed authentications/);
       // The address is refused before its key is even looked at: a good key is refused too.
       assertError(await call(gatehouse, 'GET', '/api/users', undefined, { key }), 429, 'request.rate_limited');

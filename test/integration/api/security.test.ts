@@ -309,6 +309,12 @@ for (const { kind, skip } of DATABASE_KINDS) {
         const removed = await api('administrator', 'PUT', `/api/users/${owner.user.id}/role`, { role: null });
         assert.equal(removed.status, 200, removed.text);
         assertError(await get(), 401, 'auth.invalid_credentials');
+        // Giving the role back does not revive the keys: losing the role revoked them.
+        const restored = await api('administrator', 'PUT', `/api/users/${owner.user.id}/role`, { role: 'help_desk' });
+        assert.equal(restored.status, 200, restored.text);
+        assertError(await get(), 401, 'auth.invalid_credentials');
+        const [key] = await gatehouse.directory.apiKeys.list({ owner: owner.user.id });
+        assert.ok(key?.revoked, 'the key is marked revoked');
       });
     });
 
