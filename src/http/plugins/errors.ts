@@ -21,7 +21,11 @@ export function registerErrorHandler(app: FastifyInstance): void {
     // Name the offending field: ajv puts an unknown or missing property's name in params, not the path.
     const details = error.validation?.map((v) => {
       const property = v.params?.additionalProperty ?? v.params?.missingProperty;
-      const path = [error.validationContext, v.instancePath.replace(/^\//, '').replaceAll('/', '.'), property].filter(Boolean).join('.');
+      // Paths name body fields as the domain's own errors do (`redirect_uris[0]`); other parts of
+      // the request keep their prefix (`querystring.limit`).
+      const segments = [...v.instancePath.split('/').filter(Boolean), ...(property === undefined ? [] : [String(property)])];
+      const field = segments.reduce((path, segment) => (/^\d+$/.test(segment) ? `${path}[${segment}]` : path ? `${path}.${segment}` : segment), '');
+      const path = error.validationContext === 'body' || !error.validationContext ? field : [error.validationContext, field].filter(Boolean).join('.');
       const message = v.params?.additionalProperty ? `unknown field ${String(v.params.additionalProperty)}` : (v.message ?? 'invalid');
       return { path, message };
     });

@@ -142,7 +142,7 @@ for (const { kind, skip } of DATABASE_KINDS) {
       const base = { label: unique('Bad'), redirect_uris: ['https://ok.example.com/cb'] };
       const unknown = await api('POST', '/api/apps', { ...base, client_secret: 'mine' });
       assertError(unknown, 400, 'request.invalid');
-      assert.ok(unknown.body.details.some((d: { path: string }) => d.path === 'body.client_secret'), JSON.stringify(unknown.body.details));
+      assert.ok(unknown.body.details.some((d: { path: string }) => d.path === 'client_secret'), JSON.stringify(unknown.body.details));
 
       for (const uri of ['not a url', 'https://ok.example.com/cb#frag', 'javascript:alert(1)', '/relative']) {
         const response = await api('POST', '/api/apps', { ...base, redirect_uris: ['https://ok.example.com/cb', uri] });
@@ -157,7 +157,7 @@ for (const { kind, skip } of DATABASE_KINDS) {
 
       const missing = await api('POST', '/api/apps', { label: unique('Bad') });
       assertError(missing, 400, 'request.invalid');
-      assert.ok(missing.body.details.some((d: { path: string }) => d.path === 'body.redirect_uris'));
+      assert.ok(missing.body.details.some((d: { path: string }) => d.path === 'redirect_uris'));
       assertError(await api('POST', '/api/apps', { ...base, redirect_uris: [] }), 400);
       assertError(await api('POST', '/api/apps', { ...base, auth_method: 'private_key_jwt' }), 400, 'request.invalid');
       assertError(await api('POST', '/api/apps', { ...base, scopes: ['openid'] }), 400, 'request.invalid');
@@ -166,9 +166,9 @@ for (const { kind, skip } of DATABASE_KINDS) {
       assertError(await api('POST', '/api/apps', { ...base, attribute_mapping: [{ claim: 'x', source: 'field', field: 'password_hash' }] }), 400, 'request.invalid');
       assertError(await api('POST', '/api/apps', { ...base, attribute_mapping: [{ claim: 'x', source: 'constant', value: 'v', extra: 1 }] }), 400, 'request.invalid');
       for (const [mapping, path] of [
-        [{ claim: 'x', source: 'attribute' }, 'body.attribute_mapping.0.attribute'],
-        [{ claim: 'x', source: 'constant', value: 'v', field: 'email' }, 'body.attribute_mapping.0.field'],
-        [{ claim: 'x', source: 'attribute', attribute: '1 bad' }, 'body.attribute_mapping.0.attribute'],
+        [{ claim: 'x', source: 'attribute' }, 'attribute_mapping[0].attribute'],
+        [{ claim: 'x', source: 'constant', value: 'v', field: 'email' }, 'attribute_mapping[0].field'],
+        [{ claim: 'x', source: 'attribute', attribute: '1 bad' }, 'attribute_mapping[0].attribute'],
       ] as const) {
         const response = await api('POST', '/api/apps', { ...base, attribute_mapping: [mapping] });
         assertError(response, 400, 'request.invalid');
@@ -206,7 +206,7 @@ for (const { kind, skip } of DATABASE_KINDS) {
       assertError(await api('PATCH', `/api/apps/${app.id}`, {}), 400, 'request.invalid');
       const unknown = await api('PATCH', `/api/apps/${app.id}`, { active: false });
       assertError(unknown, 400, 'request.invalid');
-      assert.ok(unknown.body.details.some((d: { path: string }) => d.path === 'body.active'));
+      assert.ok(unknown.body.details.some((d: { path: string }) => d.path === 'active'));
       assertError(await api('PATCH', `/api/apps/${app.id}`, { redirect_uris: ['ftp://x'] }), 400, 'app.invalid_uri');
       assertError(await api('PATCH', '/api/apps/no-such-app', { label: 'x' }), 404, 'app.not_found');
 

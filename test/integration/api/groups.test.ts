@@ -83,11 +83,11 @@ for (const { kind, skip } of DATABASE_KINDS) {
     test('validation: unknown and missing fields, bad values, and taken names', async () => {
       const unknown = await api('POST', '/api/groups', { name: unique('g'), colour: 'blue' });
       assertError(unknown, 400, 'request.invalid');
-      assert.ok(unknown.body.details.some((d: { path: string }) => d.path === 'body.colour'), JSON.stringify(unknown.body.details));
+      assert.ok(unknown.body.details.some((d: { path: string }) => d.path === 'colour'), JSON.stringify(unknown.body.details));
 
       const missing = await api('POST', '/api/groups', { description: 'no name' });
       assertError(missing, 400, 'request.invalid');
-      assert.ok(missing.body.details.some((d: { path: string }) => d.path === 'body.name'), JSON.stringify(missing.body.details));
+      assert.ok(missing.body.details.some((d: { path: string }) => d.path === 'name'), JSON.stringify(missing.body.details));
 
       assertError(await api('POST', '/api/groups', { name: '' }), 400);
       assertError(await api('POST', '/api/groups', { name: '   ' }), 400, 'group.invalid_name');
@@ -136,7 +136,7 @@ for (const { kind, skip } of DATABASE_KINDS) {
       assertError(await api('PATCH', `/api/groups/${other.id}`, {}), 400, 'request.invalid');
       const unknown = await api('PATCH', `/api/groups/${other.id}`, { name: unique('x'), builtin: true });
       assertError(unknown, 400, 'request.invalid');
-      assert.ok(unknown.body.details.some((d: { path: string }) => d.path === 'body.builtin'));
+      assert.ok(unknown.body.details.some((d: { path: string }) => d.path === 'builtin'));
       assertError(await api('PATCH', '/api/groups/no-such-group', { description: 'x' }), 404, 'group.not_found');
 
       // The built-in group keeps its name and cannot be deleted, but its description may change.

@@ -145,11 +145,11 @@ for (const { kind, skip } of DATABASE_KINDS) {
 
       test('bad requests are refused with the field named', async () => {
         const cases: [Record<string, unknown>, string, string?][] = [
-          [{ scope: 'read_write' }, 'request.invalid', 'body.name'],
-          [{ name: 'x' }, 'request.invalid', 'body.scope'],
+          [{ scope: 'read_write' }, 'request.invalid', 'name'],
+          [{ name: 'x' }, 'request.invalid', 'scope'],
           [{ name: '', scope: 'read_write' }, 'request.invalid'],
           [{ name: 'x', scope: 'admin' }, 'request.invalid'],
-          [{ name: 'x', scope: 'read_write', key: 'gh_mine' }, 'request.invalid', 'body.key'],
+          [{ name: 'x', scope: 'read_write', key: 'gh_mine' }, 'request.invalid', 'key'],
           [{ name: 'x', scope: 'read_write', expires: 'next tuesday' }, 'api_key.invalid_expiry', 'expires'],
           [{ name: 'x', scope: 'read_write', expires: '2001-01-01T00:00:00Z' }, 'api_key.invalid_expiry', 'expires'],
           [{ name: '   ', scope: 'read_write' }, 'api_key.invalid_name', 'name'],
