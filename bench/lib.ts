@@ -10,11 +10,13 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
-import { createServer } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import autocannon, { type AutocannonRequest } from 'autocannon';
-import { parseForms } from '../test/helpers/browser.ts';
+import { parseForms, storeSetCookies } from '../test/helpers/browser.ts';
+import { freePort } from '../test/helpers/net.ts';
+
+export { freePort };
 
 // ---------------------------------------------------------------------------------------------
 // HTTP
@@ -93,15 +95,7 @@ export class HttpSession {
   }
 
   private storeCookies(setCookies: string[]): void {
-    for (const cookie of setCookies) {
-      const [pair = '', ...attributes] = cookie.split(';');
-      const index = pair.indexOf('=');
-      const name = pair.slice(0, index).trim();
-      const value = pair.slice(index + 1).trim();
-      const expired = attributes.some((a) => /^\s*max-age=0\s*$/i.test(a) || /^\s*expires=Thu, 01 Jan 1970/i.test(a));
-      if (expired || value === '') this.cookies.delete(name);
-      else this.cookies.set(name, value);
-    }
+    storeSetCookies(this.cookies, setCookies);
   }
 
   /** Follows redirects with GET until one points at `stopAt` (not fetched) or a non-redirect comes back. */
@@ -632,17 +626,6 @@ export interface ChildServer {
   close(): Promise<void>;
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Forks `module` with `args`; resolves once it reports ready. Its stderr is kept and shown only if it fails. */
 export function startChild(module: URL, args: string[], options: { execArgv?: string[]; env?: NodeJS.ProcessEnv } = {}): Promise<ChildServer> {

@@ -1,4 +1,4 @@
-import type { AdapterPayload } from 'oidc-provider';
+import type { AdapterPayload, ClientAuthMethod } from 'oidc-provider';
 import type { AppRow } from '../directory/apps.ts';
 
 /**
@@ -22,7 +22,7 @@ export function clientMetadata(app: AppRow): AdapterPayload | undefined {
     post_logout_redirect_uris: JSON.parse(app.post_logout_redirect_uris) as string[],
     response_types: ['code'],
     grant_types: grantTypes,
-    token_endpoint_auth_method: app.auth_method as 'none',
+    token_endpoint_auth_method: app.auth_method as ClientAuthMethod,
     id_token_signed_response_alg: 'RS256',
     gatehouse_scopes: scopes.join(' '),
     gatehouse_refresh_token_ttl: app.refresh_token_ttl,

@@ -1,4 +1,3 @@
-import type { ServerResponse } from 'node:http';
 import type { Kysely } from 'kysely';
 import Provider, { type Configuration, errors, type KoaContextWithOIDC, interactionPolicy } from 'oidc-provider';
 import { createAccessResolver } from '../directory/access.ts';
@@ -289,5 +288,3 @@ export function createProvider(deps: ProviderDependencies): Provider {
   return provider;
 }
 
-export type { Provider };
-export const noStore = (res: ServerResponse) => res.setHeader('Cache-Control', 'no-store');

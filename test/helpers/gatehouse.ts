@@ -2,10 +2,10 @@
  * Starts the real Gatehouse server on a loopback port with a fresh database of the given kind.
  * The issuer is the server's own URL, so relying-party libraries can discover and verify it.
  */
-import { createServer } from 'node:net';
 import { startServer } from '../../src/http/server.ts';
 import { openRuntime, type Runtime } from '../../src/runtime.ts';
 import { type DatabaseKind, freshConfig } from './databases.ts';
+import { freePort } from './net.ts';
 
 export interface TestGatehouse {
   issuer: string;
@@ -18,17 +18,6 @@ export interface TestGatehouse {
   close(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 export async function startGatehouse(kind: DatabaseKind): Promise<TestGatehouse> {
   const port = await freePort();

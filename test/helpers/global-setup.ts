@@ -13,11 +13,11 @@
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { chownSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
+import { freePort } from './net.ts';
 
 const URL_VARIABLE = 'GATEHOUSE_TEST_POSTGRES_URL';
 const START_TIMEOUT_MS = 30_000;
@@ -72,19 +72,6 @@ function tempRoot(account: { uid: number } | undefined): string {
   const root = tmpdir();
   if (account && (statSync(root).mode & 0o001) === 0) return '/tmp';
   return root;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => (port ? resolve(port) : reject(new Error('no free port'))));
-    });
-  });
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

@@ -7,13 +7,13 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { type JSONWebKeySet, createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { Browser } from '../../helpers/browser.ts';
 import { DATABASE_KINDS, freshConfig } from '../../helpers/databases.ts';
 import { type TestGatehouse, startGatehouse } from '../../helpers/gatehouse.ts';
 import { browse, client, discover, signIn, startAuthorization } from '../../helpers/rp.ts';
+import { freePort } from '../../helpers/net.ts';
 
 const REDIRECT_URI = 'https://notes.example.test/callback';
 const SCOPE = 'openid offline_access email profile';
@@ -22,18 +22,6 @@ const USER = { username: 'dora', email: 'dora@example.com', firstname: 'Dora', l
 const BIN = fileURLToPath(new URL('../../../bin/gatehouse.js', import.meta.url));
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 type PublishedKey = { kid: string; key_ops?: string[] };
 

@@ -40,6 +40,8 @@ for (const { kind, skip } of DATABASE_KINDS) {
       const { page } = await chooser(browser);
       const [continueForm] = parseForms(page.html);
       assert.ok(continueForm);
+      const forged = await browser.submit(page.url, continueForm, { csrf: 'forged' }, REDIRECT_URI);
+      assert.equal(forged.response?.status, 403, 'a forged "continue" is refused');
       const step = await browser.submit(page.url, continueForm, {}, REDIRECT_URI);
       const callback = new URL(step.url);
       assert.ok(callback.searchParams.get('code'));

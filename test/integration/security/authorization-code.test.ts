@@ -6,12 +6,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { DATABASE_KINDS } from '../../helpers/databases.ts';
-import { type TestGatehouse, startGatehouse } from '../../helpers/gatehouse.ts';
+import type { TestGatehouse } from '../../helpers/gatehouse.ts';
 import { storageKey } from '../../../src/oidc/adapter.ts';
 import {
   Browser,
   OTHER_REDIRECT_URI,
-  PASSWORD,
   REDIRECT_URI,
   type TestApp,
   assertOAuthError,
@@ -24,6 +23,7 @@ import {
   token,
   userinfo,
   shutdown,
+  startWithStaff,
 } from './support.ts';
 
 const epoch = () => Math.floor(Date.now() / 1000);
@@ -36,10 +36,7 @@ for (const { kind, skip } of DATABASE_KINDS) {
     let browser: Browser;
 
     before(async () => {
-      gatehouse = await startGatehouse(kind);
-      await gatehouse.directory.users.create({ username: 'cody', email: 'cody@example.com', password: PASSWORD });
-      await gatehouse.directory.groups.create('staff');
-      await gatehouse.directory.groups.addMember('staff', 'cody');
+      gatehouse = await startWithStaff(kind, 'cody');
       app = await createApp(gatehouse, { label: 'Codes', group: 'staff', refreshToken: true, redirectUris: [REDIRECT_URI, OTHER_REDIRECT_URI] });
       other = await createApp(gatehouse, { label: 'Other app', group: 'staff', refreshToken: true });
       browser = new Browser();

@@ -6,10 +6,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { DATABASE_KINDS } from '../../helpers/databases.ts';
-import { type TestGatehouse, startGatehouse } from '../../helpers/gatehouse.ts';
+import type { TestGatehouse } from '../../helpers/gatehouse.ts';
 import {
   Browser,
-  PASSWORD,
   REDIRECT_URI,
   type Response2,
   type TestApp,
@@ -21,6 +20,7 @@ import {
   post,
   token,
   shutdown,
+  startWithStaff,
 } from './support.ts';
 
 for (const { kind, skip } of DATABASE_KINDS) {
@@ -32,10 +32,7 @@ for (const { kind, skip } of DATABASE_KINDS) {
     let browser: Browser;
 
     before(async () => {
-      gatehouse = await startGatehouse(kind);
-      await gatehouse.directory.users.create({ username: 'carl', email: 'carl@example.com', password: PASSWORD });
-      await gatehouse.directory.groups.create('staff');
-      await gatehouse.directory.groups.addMember('staff', 'carl');
+      gatehouse = await startWithStaff(kind, 'carl');
       basicApp = await createApp(gatehouse, { label: 'Basic app', group: 'staff' });
       postApp = await createApp(gatehouse, { label: 'Post app', group: 'staff', authMethod: 'client_secret_post' });
       publicApp = await createApp(gatehouse, { label: 'Public app', group: 'staff', authMethod: 'none' });

@@ -6,10 +6,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { DATABASE_KINDS } from '../../helpers/databases.ts';
-import { type TestGatehouse, startGatehouse } from '../../helpers/gatehouse.ts';
+import type { TestGatehouse } from '../../helpers/gatehouse.ts';
 import {
   Browser,
-  PASSWORD,
   REDIRECT_URI,
   type TestApp,
   assertOAuthError,
@@ -22,6 +21,7 @@ import {
   redirectError,
   token,
   shutdown,
+  startWithStaff,
 } from './support.ts';
 
 for (const { kind, skip } of DATABASE_KINDS) {
@@ -32,10 +32,7 @@ for (const { kind, skip } of DATABASE_KINDS) {
     let browser: Browser;
 
     before(async () => {
-      gatehouse = await startGatehouse(kind);
-      await gatehouse.directory.users.create({ username: 'pia', email: 'pia@example.com', password: PASSWORD });
-      await gatehouse.directory.groups.create('staff');
-      await gatehouse.directory.groups.addMember('staff', 'pia');
+      gatehouse = await startWithStaff(kind, 'pia');
       confidential = await createApp(gatehouse, { label: 'Confidential', group: 'staff' });
       publicApp = await createApp(gatehouse, { label: 'Public SPA', authMethod: 'none', group: 'staff' });
       // One signed-in browser: later authorizations skip the form and go straight to the app.

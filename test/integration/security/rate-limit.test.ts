@@ -7,8 +7,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { DATABASE_KINDS } from '../../helpers/databases.ts';
-import { type TestGatehouse, startGatehouse } from '../../helpers/gatehouse.ts';
-import { GENERIC_FAILURE, PASSWORD, type TestApp, assertNoInternals, createApp, openSignInPage, pageAlert, postForm, shutdown } from './support.ts';
+import type { TestGatehouse } from '../../helpers/gatehouse.ts';
+import { GENERIC_FAILURE, PASSWORD, type TestApp, assertNoInternals, createApp, openSignInPage, pageAlert, postForm, shutdown, startWithStaff } from './support.ts';
 
 const LIMIT = 20;
 
@@ -18,10 +18,7 @@ for (const { kind, skip } of DATABASE_KINDS) {
     let app: TestApp;
 
     before(async () => {
-      gatehouse = await startGatehouse(kind);
-      await gatehouse.directory.users.create({ username: 'gina', email: 'gina@example.com', password: PASSWORD });
-      await gatehouse.directory.groups.create('staff');
-      await gatehouse.directory.groups.addMember('staff', 'gina');
+      gatehouse = await startWithStaff(kind, 'gina');
       app = await createApp(gatehouse, { label: 'Limited', group: 'staff' });
     });
     after(() => shutdown(gatehouse));

@@ -6,8 +6,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { DATABASE_KINDS } from '../../helpers/databases.ts';
-import { type TestGatehouse, startGatehouse } from '../../helpers/gatehouse.ts';
-import { PASSWORD, REDIRECT_URI, type TestApp, assertErrorPage, authorizationUrl, call, createApp, obtainCode, pkcePair, shutdown } from './support.ts';
+import type { TestGatehouse } from '../../helpers/gatehouse.ts';
+import { REDIRECT_URI, type TestApp, assertErrorPage, authorizationUrl, call, createApp, obtainCode, pkcePair, shutdown, startWithStaff } from './support.ts';
 
 const UNREGISTERED: ReadonlyArray<[string, string]> = [
   ['another site', 'https://attacker.example/callback'],
@@ -37,10 +37,7 @@ for (const { kind, skip } of DATABASE_KINDS) {
     let app: TestApp;
 
     before(async () => {
-      gatehouse = await startGatehouse(kind);
-      await gatehouse.directory.users.create({ username: 'rita', email: 'rita@example.com', password: PASSWORD });
-      await gatehouse.directory.groups.create('staff');
-      await gatehouse.directory.groups.addMember('staff', 'rita');
+      gatehouse = await startWithStaff(kind, 'rita');
       app = await createApp(gatehouse, { label: 'Redirects', group: 'staff' });
     });
     after(() => shutdown(gatehouse));

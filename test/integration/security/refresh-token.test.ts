@@ -5,10 +5,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { DATABASE_KINDS } from '../../helpers/databases.ts';
-import { type TestGatehouse, startGatehouse } from '../../helpers/gatehouse.ts';
+import type { TestGatehouse } from '../../helpers/gatehouse.ts';
 import {
   Browser,
-  PASSWORD,
   type TestApp,
   assertOAuthError,
   client,
@@ -19,6 +18,7 @@ import {
   token,
   userinfo,
   shutdown,
+  startWithStaff,
 } from './support.ts';
 
 for (const { kind, skip } of DATABASE_KINDS) {
@@ -28,10 +28,7 @@ for (const { kind, skip } of DATABASE_KINDS) {
     let other: TestApp;
 
     before(async () => {
-      gatehouse = await startGatehouse(kind);
-      await gatehouse.directory.users.create({ username: 'remy', email: 'remy@example.com', password: PASSWORD });
-      await gatehouse.directory.groups.create('staff');
-      await gatehouse.directory.groups.addMember('staff', 'remy');
+      gatehouse = await startWithStaff(kind, 'remy');
       app = await createApp(gatehouse, { label: 'Refreshing', group: 'staff', refreshToken: true });
       other = await createApp(gatehouse, { label: 'Other', group: 'staff', refreshToken: true });
     });

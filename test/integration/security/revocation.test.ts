@@ -7,9 +7,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { DATABASE_KINDS } from '../../helpers/databases.ts';
-import { type TestGatehouse, startGatehouse } from '../../helpers/gatehouse.ts';
+import type { TestGatehouse } from '../../helpers/gatehouse.ts';
 import {
-  PASSWORD,
   type TestApp,
   assertNoInternals,
   assertOAuthError,
@@ -22,6 +21,7 @@ import {
   token,
   userinfo,
   shutdown,
+  startWithStaff,
 } from './support.ts';
 
 for (const { kind, skip } of DATABASE_KINDS) {
@@ -32,10 +32,7 @@ for (const { kind, skip } of DATABASE_KINDS) {
     let other: TestApp;
 
     before(async () => {
-      gatehouse = await startGatehouse(kind);
-      await gatehouse.directory.users.create({ username: 'vera', email: 'vera@example.com', password: PASSWORD });
-      await gatehouse.directory.groups.create('staff');
-      await gatehouse.directory.groups.addMember('staff', 'vera');
+      gatehouse = await startWithStaff(kind, 'vera');
       app = await createApp(gatehouse, { label: 'Revoking', group: 'staff', refreshToken: true });
       postApp = await createApp(gatehouse, { label: 'Revoking (post)', group: 'staff', refreshToken: true, authMethod: 'client_secret_post' });
       other = await createApp(gatehouse, { label: 'Other', group: 'staff', refreshToken: true });

@@ -5,7 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { Browser, parseForms } from '../../helpers/browser.ts';
-import type { TestGatehouse } from '../../helpers/gatehouse.ts';
+import type { DatabaseKind } from '../../helpers/databases.ts';
+import { type TestGatehouse, startGatehouse } from '../../helpers/gatehouse.ts';
 import { type AuthorizationStart, browse, client, discover, startAuthorization } from '../../helpers/rp.ts';
 
 export const REDIRECT_URI = 'https://app.example.test/callback';
@@ -44,6 +45,15 @@ export async function call(url: string, init: RequestInit = {}): Promise<Respons
  * "terminating connection due to administrator command" error then surfaces as an uncaught
  * exception that fails the whole file. A short pause between the two lets the sockets close.
  */
+/** A fresh server with one person in the group `staff`, signing in with PASSWORD: most files start so. */
+export async function startWithStaff(kind: DatabaseKind, username: string): Promise<TestGatehouse> {
+  const gatehouse = await startGatehouse(kind);
+  await gatehouse.directory.users.create({ username, email: `${username}@example.com`, password: PASSWORD });
+  await gatehouse.directory.groups.create('staff');
+  await gatehouse.directory.groups.addMember('staff', username);
+  return gatehouse;
+}
+
 export async function shutdown(gatehouse: TestGatehouse | undefined): Promise<void> {
   if (!gatehouse) return;
   await gatehouse.stop();

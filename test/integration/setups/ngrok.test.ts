@@ -61,6 +61,9 @@ for (const { kind, skip } of DATABASE_KINDS) {
       const [returnForm] = forms;
       assert.ok(returnForm);
       assert.match(outcome.page.html, new RegExp(`Return to ${LABEL}`));
+      // The button is CSRF-protected like the sign-in form: a forged submission is refused.
+      const forged = await browser.submit(outcome.page.url, returnForm, { csrf: 'forged' }, REDIRECT_URI);
+      assert.equal(forged.response?.status, 403);
       const back = await browser.submit(outcome.page.url, returnForm, {}, REDIRECT_URI);
       assert.equal(back.response, undefined, `expected a redirect to ngrok, got a page (${back.response?.status})`);
       const callback = new URL(back.url);
