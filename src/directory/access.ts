@@ -6,7 +6,7 @@ import { type User, toUser } from './users.ts';
 
 export type AccessDecision =
   | { allowed: true; user: User; app: AppRow; groups: string[] }
-  | { allowed: false; reason: 'no_user' | 'user_suspended' | 'user_staged' | 'user_locked' | 'no_app' | 'app_inactive' | 'not_assigned'; user?: User; app?: Selectable<AppsTable> };
+  | { allowed: false; reason: 'no_user' | 'user_suspended' | 'user_staged' | 'user_locked' | 'no_app' | 'app_inactive' | 'not_assigned' | 'not_administrator'; user?: User; app?: Selectable<AppsTable> };
 
 // The questions every protocol request asks, in SQL both databases run as written. One row per
 // group of the user's that is bound to the app (or one row with bound_group null): the user and
@@ -35,11 +35,13 @@ const noMemo: Memo = (_key, load) => load();
  * active app. Asked on every authorization, token, userinfo and introspection request, so that a
  * change in the directory takes effect at once on every node.
  */
-export function createAccessResolver(db: Kysely<Database>, options: { memo?: Memo; read?: ReadFn } = {}) {
+export function createAccessResolver(db: Kysely<Database>, options: { memo?: Memo; read?: ReadFn; consoleApp?: AppRow } = {}) {
   const memo = options.memo ?? noMemo;
   const read = options.read ?? readThrough(db as Kysely<unknown>);
+  const consoleApp = options.consoleApp;
 
   function appRow(clientId: string): Promise<AppRow | undefined> {
+    if (clientId === consoleApp?.client_id) return Promise.resolve(consoleApp);
     return memo(`app:${clientId}`, async () => (await read<AppRow>(APP_BY_CLIENT_ID, [clientId]))[0]);
   }
 
@@ -53,6 +55,8 @@ export function createAccessResolver(db: Kysely<Database>, options: { memo?: Mem
     if (user.state === 'SUSPENDED') return { allowed: false, reason: 'user_suspended', user, app };
     if (user.state === 'STAGED') return { allowed: false, reason: 'user_staged', user, app };
     if (user.account_locked) return { allowed: false, reason: 'user_locked', user, app };
+    // The admin console has no group bindings: an administrator role is what lets one in.
+    if (app === consoleApp) return user.role ? { allowed: true, user, app, groups: [] } : { allowed: false, reason: 'not_administrator', user, app };
     // Sorted here rather than in SQL, which would need a temporary b-tree on every request.
     const groups = rows
       .flatMap((row) => (row.bound_group === null ? [] : [row.bound_group]))

@@ -13,7 +13,7 @@ export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];
  * `gh_` and 256 bits in base64url: the prefix lets secret scanners (and people) recognise a leaked
  * key. Only a SHA-256 of the key is stored; with that much entropy a fast hash is enough.
  */
-const KEY_PREFIX = 'gh_';
+export const API_KEY_PREFIX = 'gh_';
 const hashKey = (key: string) => createHash('sha256').update(key).digest('base64url');
 /** Recording last use costs a write: once a minute per key is precise enough. */
 const LAST_USED_RESOLUTION_MS = 60_000;
@@ -74,7 +74,7 @@ export function createApiKeyStore(db: Kysely<Database>, users: UserStore) {
         if (time <= Date.now()) throw invalid('api_key.invalid_expiry', 'The expiry must be in the future.', 'expires');
         expires = new Date(time).toISOString();
       }
-      const key = `${KEY_PREFIX}${randomBytes(32).toString('base64url')}`;
+      const key = `${API_KEY_PREFIX}${randomBytes(32).toString('base64url')}`;
       const row: Row = {
         id: newObjectId(),
         owner_id: owner.id,
@@ -114,7 +114,7 @@ export function createApiKeyStore(db: Kysely<Database>, users: UserStore) {
      * unexpired and its owner is active, unlocked and still an administrator.
      */
     async authenticate(presented: string): Promise<ApiKeyPrincipal | undefined> {
-      if (!presented.startsWith(KEY_PREFIX) || presented.length > 200) return undefined;
+      if (!presented.startsWith(API_KEY_PREFIX) || presented.length > 200) return undefined;
       const row = await db
         .selectFrom('api_keys')
         .innerJoin('users', 'users.id', 'api_keys.owner_id')

@@ -296,6 +296,22 @@ export function createAppStore(db: Kysely<Database>, groups: GroupStore) {
       return rows.map(toApp);
     },
 
+    /** The apps a user may sign in to (whatever their state): those bound to one of their groups, by label. */
+    async appsOf(userId: string): Promise<App[]> {
+      const theirGroups = db
+        .selectFrom('user_groups')
+        .select('id')
+        .where((eb) => eb.or([eb('builtin', '=', 1), eb('id', 'in', eb.selectFrom('group_members').select('group_id').where('user_id', '=', userId))]));
+      const rows = await db
+        .selectFrom('apps')
+        .selectAll()
+        .where('id', 'in', db.selectFrom('app_bindings').select('app_id').where('group_id', 'in', theirGroups))
+        .orderBy((eb) => eb.fn('lower', ['label']))
+        .orderBy('id')
+        .execute();
+      return rows.map(toApp);
+    },
+
     /** The row behind a client_id, or undefined: the OIDC adapter's hot path. */
     async rowByClientId(clientId: string): Promise<AppRow | undefined> {
       if (clientId.includes('\u0000')) return undefined;

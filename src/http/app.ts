@@ -7,7 +7,9 @@ import { purgeExpired } from '../oidc/adapter.ts';
 import { PAGE_CSP, html, page } from '../oidc/views.ts';
 import type { Runtime } from '../runtime.ts';
 import { registerErrorHandler } from './plugins/errors.ts';
+import { CONSOLE_CLIENT_ID } from '../directory/console-app.ts';
 import { registerApi } from './routes/api/index.ts';
+import { registerConsole } from './routes/console.ts';
 import { registerInteractionRoutes } from './routes/interactions.ts';
 
 export interface AppOptions {
@@ -121,7 +123,17 @@ export async function buildApp(runtime: Runtime, options: AppOptions = {}): Prom
   await app.register(formbody, { bodyLimit: 16 * 1024 });
   registerErrorHandler(app);
   registerInteractionRoutes(app, { provider: () => current.provider, directory, secret: runtime.secret, issuer: config.issuer });
-  await registerApi(app, { directory, runtime });
+  // The admin console calls the API with the access token Gatehouse issued it. The token's grant is
+  // looked up too: the adapter re-checks access there (active, unlocked, still an administrator).
+  async function consoleAccount(value: string): Promise<string | undefined> {
+    const { provider } = current;
+    const token = await provider.AccessToken.find(value);
+    if (!token || token.isExpired || token.clientId !== CONSOLE_CLIENT_ID || !token.accountId || !token.grantId) return undefined;
+    const grant = await provider.Grant.find(token.grantId);
+    return grant?.accountId === token.accountId && grant.clientId === token.clientId ? token.accountId : undefined;
+  }
+  await registerApi(app, { directory, runtime, consoleAccount });
+  await registerConsole(app, { issuer: config.issuer });
 
   app.get('/', async (_request, reply) => {
     const discovery = `${config.issuer}/.well-known/openid-configuration`;

@@ -25,8 +25,9 @@ export function clientMetadata(app: AppRow): AdapterPayload | undefined {
     token_endpoint_auth_method: app.auth_method as ClientAuthMethod,
     id_token_signed_response_alg: 'RS256',
     gatehouse_scopes: scopes.join(' '),
-    gatehouse_refresh_token_ttl: app.refresh_token_ttl,
   };
+  // 0 (the admin console, which has no refresh tokens): its grants last as long as a session.
+  if (app.refresh_token_ttl > 0) metadata.gatehouse_refresh_token_ttl = app.refresh_token_ttl;
   if (app.client_secret_hash && app.auth_method !== 'none') metadata.client_secret = app.client_secret_hash;
   return metadata;
 }

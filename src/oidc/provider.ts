@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import Provider, { type Configuration, errors, type KoaContextWithOIDC, interactionPolicy } from 'oidc-provider';
 import { createAccessResolver } from '../directory/access.ts';
+import { consoleAppRow } from '../directory/console-app.ts';
 import { clientSecretMatches } from '../directory/secrets.ts';
 import type { ReadFn } from '../storage/read.ts';
 import type { Database } from '../storage/schema.ts';
@@ -87,7 +88,7 @@ function claimsForScopes(scopes: Set<string>): Set<string> {
 }
 
 export function createProvider(deps: ProviderDependencies): Provider {
-  const access = createAccessResolver(deps.db, { memo: perRequest, read: deps.read });
+  const access = createAccessResolver(deps.db, { memo: perRequest, read: deps.read, consoleApp: consoleAppRow(deps.issuer) });
   const Adapter = createAdapterClass(deps.db, access, deps.read);
   const policy = interactionPolicy.base();
   // Runs first on every authorization request, while the raw request is still at hand; the

@@ -81,11 +81,11 @@ export function selectAccountPage(options: { continueAction: string; loginAction
   );
 }
 
-export function noAccessPage(options: { action: string; csrf: string; app: AppView; username: string; brand?: string }): string {
+export function noAccessPage(options: { action: string; csrf: string; app: AppView; username: string; explanation: string; brand?: string }): string {
   return page(
     'No access',
     `<h1>You don't have access to ${html(options.app.label)}</h1>
-<p>You are signed in as <strong>${html(options.username)}</strong>, but your administrator has not given you access to this application. Ask them to add you to a group assigned to it.</p>
+<p>You are signed in as <strong>${html(options.username)}</strong>, but ${html(options.explanation)}</p>
 <form method="post" action="${html(options.action)}">
 <input type="hidden" name="csrf" value="${html(options.csrf)}">
 <button type="submit">Return to ${html(options.app.label)}</button>

@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { ApiKey, ApiKeyScope } from '../../directory/api-keys.ts';
+import { API_KEY_PREFIX, type ApiKey, type ApiKeyScope } from '../../directory/api-keys.ts';
 import type { Actor } from '../../directory/audit.ts';
 import { DomainError } from '../../directory/errors.ts';
 import type { Directory } from '../../directory/index.ts';
@@ -7,12 +7,15 @@ import { type Permission, type Role, roleAllows, roleCovers } from '../../direct
 import type { User } from '../../directory/users.ts';
 import { createWindowLimiter } from './rate-limit.ts';
 
-/** Who is calling the API, and with which powers: the owner's role, capped by the key's scope. */
+/**
+ * Who is calling the API, and with which powers: the owner's role, capped by the key's scope. The
+ * admin console calls with the person's own access token (no API key): their role, uncapped.
+ */
 export interface Principal {
   user: User;
   role: Role;
   scope: ApiKeyScope;
-  apiKey: ApiKey;
+  apiKey: ApiKey | null;
   actor: Actor;
 }
 
@@ -42,20 +45,46 @@ export async function assertMayActOn(directory: Directory, own: Role, ref: strin
   }
 }
 
-/** The credential presented: `x-api-key: KEY` (as JumpCloud) or `Authorization: Bearer KEY`. */
-function presentedKey(request: FastifyRequest): string | undefined {
+/**
+ * The credential presented: `x-api-key: KEY` (as JumpCloud) or `Authorization: Bearer KEY`; a
+ * bearer credential that is not an API key may be an admin console access token.
+ */
+function presentedCredential(request: FastifyRequest): { value: string; bearer: boolean } | undefined {
   const header = request.headers['x-api-key'];
-  if (typeof header === 'string' && header) return header.trim();
+  if (typeof header === 'string' && header) return { value: header.trim(), bearer: false };
   const authorization = request.headers.authorization;
-  if (authorization?.toLowerCase().startsWith('bearer ')) return authorization.slice(7).trim();
+  if (authorization?.toLowerCase().startsWith('bearer ')) return { value: authorization.slice(7).trim(), bearer: true };
   return undefined;
 }
 
-export function createApiAuthenticator(directory: Directory) {
+export interface ApiAuthenticatorOptions {
+  /** The account an admin console access token was issued to, or undefined when it is not one (or no longer valid). */
+  consoleAccount?: (accessToken: string) => Promise<string | undefined>;
+}
+
+export function createApiAuthenticator(directory: Directory, options: ApiAuthenticatorOptions = {}) {
   // Guessing keys is hopeless (256 bits), but a flood of bad keys still costs look-ups: slow it down.
   const failures = createWindowLimiter({ limit: 30, windowMs: 60_000 });
   // Generous: a directory sync makes two requests per user.
   const requests = createWindowLimiter({ limit: 6000, windowMs: 60_000 });
+
+  async function authenticate(request: FastifyRequest, presented: { value: string; bearer: boolean }): Promise<Principal | undefined> {
+    const userAgent = request.headers['user-agent'];
+    // API keys carry a prefix; anything else sent as a bearer credential may be a console access token.
+    if (!presented.bearer || presented.value.startsWith(API_KEY_PREFIX)) {
+      const byKey = await directory.apiKeys.authenticate(presented.value);
+      if (byKey) {
+        const { owner, key, role } = byKey;
+        return { user: owner, role, scope: key.scope, apiKey: key, actor: { type: 'api_key', id: key.id, name: `${owner.username}/${key.name}`, ip: request.ip, userAgent } };
+      }
+      if (!presented.bearer) return undefined;
+    }
+    const accountId = await options.consoleAccount?.(presented.value);
+    const user = accountId ? await directory.users.byId(accountId) : undefined;
+    // The token's grant was checked against the directory (active, unlocked, a role) just now.
+    if (!user?.role) return undefined;
+    return { user, role: user.role, scope: 'read_write', apiKey: null, actor: { type: 'user', id: user.id, name: user.username, ip: request.ip, userAgent } };
+  }
 
   return {
     /** A preHandler: authenticates the caller and checks it holds `permission`. */
@@ -65,32 +94,27 @@ export function createApiAuthenticator(directory: Directory) {
           reply.header('Retry-After', '60');
           throw new DomainError('request.rate_limited', 429, 'Too many failed authentications from this address. Try again in a minute.');
         }
-        const presented = presentedKey(request);
-        const principal = presented ? await directory.apiKeys.authenticate(presented) : undefined;
+        const presented = presentedCredential(request);
+        const principal = presented ? await authenticate(request, presented) : undefined;
         if (!principal) {
           failures.hit(request.ip);
           reply.header('WWW-Authenticate', 'Bearer realm="gatehouse"');
-          throw new DomainError('auth.invalid_credentials', 401, presented ? 'The API key is unknown, revoked or expired, or its owner can no longer use the API.' : 'Authenticate with an API key (x-api-key header or Authorization: Bearer).');
+          throw new DomainError(
+            'auth.invalid_credentials',
+            401,
+            presented
+              ? 'The API key or access token is unknown, revoked or expired, or its owner can no longer use the API.'
+              : 'Authenticate with an API key (x-api-key header or Authorization: Bearer).',
+          );
         }
-        if (requests.exceeded(principal.key.id)) {
+        const bucket = principal.apiKey?.id ?? `user:${principal.user.id}`;
+        if (requests.exceeded(bucket)) {
           reply.header('Retry-After', '60');
-          throw new DomainError('request.rate_limited', 429, 'Too many requests with this API key. Try again in a minute.');
+          throw new DomainError('request.rate_limited', 429, `Too many requests with this ${principal.apiKey ? 'API key' : 'session'}. Try again in a minute.`);
         }
-        requests.hit(principal.key.id);
-        request.principal = {
-          user: principal.owner,
-          role: principal.role,
-          scope: principal.key.scope,
-          apiKey: principal.key,
-          actor: {
-            type: 'api_key',
-            id: principal.key.id,
-            name: `${principal.owner.username}/${principal.key.name}`,
-            ip: request.ip,
-            userAgent: request.headers['user-agent'],
-          },
-        };
-        if (!can(request.principal, permission)) {
+        requests.hit(bucket);
+        request.principal = principal;
+        if (!can(principal, permission)) {
           const reason = roleAllows(principal.role, permission) ? 'This API key is read-only.' : `The role ${principal.role} does not allow this.`;
           throw new DomainError('auth.forbidden', 403, reason);
         }

@@ -2,6 +2,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type Provider from 'oidc-provider';
 import type { Actor, AuditEventInput } from '../../directory/audit.ts';
+import { CONSOLE_CLIENT_ID, consoleAppRow } from '../../directory/console-app.ts';
 import type { Directory } from '../../directory/index.ts';
 import { deriveKey } from '../../oidc/secret-key.ts';
 import { PAGE_CSP, errorPage, noAccessPage, selectAccountPage, signInPage } from '../../oidc/views.ts';
@@ -55,9 +56,15 @@ export function registerInteractionRoutes(app: FastifyInstance, deps: Interactio
     }
   }
 
-  async function appView(clientId: unknown) {
+  const consoleApp = consoleAppRow(deps.issuer);
+  /** The app a sign-in is for: a registered one, or the admin console. */
+  async function appRow(clientId: unknown) {
     if (typeof clientId !== 'string') return undefined;
-    const row = await deps.directory.apps.rowByClientId(clientId);
+    return clientId === CONSOLE_CLIENT_ID ? consoleApp : deps.directory.apps.rowByClientId(clientId);
+  }
+
+  async function appView(clientId: unknown) {
+    const row = await appRow(clientId);
     return row ? { label: row.label, icon: row.icon ? (JSON.parse(row.icon) as { mediaType: string; base64: string }) : null } : undefined;
   }
 
@@ -77,7 +84,7 @@ export function registerInteractionRoutes(app: FastifyInstance, deps: Interactio
 
   async function auditApp(clientId: unknown) {
     if (typeof clientId !== 'string') return undefined;
-    const row = await deps.directory.apps.rowByClientId(clientId);
+    const row = await appRow(clientId);
     return row ? { type: 'app', id: row.id, name: row.label } : { type: 'app', id: clientId };
   }
 
@@ -87,11 +94,16 @@ export function registerInteractionRoutes(app: FastifyInstance, deps: Interactio
     const brand = settings.organisation_name;
     if (prompt.name === 'app_access' && interaction.session?.accountId) {
       const user = await deps.directory.users.byId(interaction.session.accountId);
-      if (request) await audit(request, user, { action: 'user.sign_in', target: await auditApp(params.client_id), outcome: 'failure', details: { reason: 'not_assigned' } });
+      const toConsole = params.client_id === CONSOLE_CLIENT_ID;
+      const reason = toConsole ? 'not_administrator' : 'not_assigned';
+      if (request) await audit(request, user, { action: 'user.sign_in', target: await auditApp(params.client_id), outcome: 'failure', details: { reason } });
+      const explanation = toConsole
+        ? 'only administrators can use the admin console. Ask an administrator to give you an administrator role.'
+        : 'your administrator has not given you access to this application. Ask them to add you to a group assigned to it.';
       return sendPage(
         reply,
         403,
-        noAccessPage({ action: `/interaction/${uid}/abort`, csrf: csrfToken(uid), app: app ?? { label: 'this application' }, username: user?.username ?? 'unknown', brand }),
+        noAccessPage({ action: `/interaction/${uid}/abort`, csrf: csrfToken(uid), app: app ?? { label: 'this application' }, username: user?.username ?? 'unknown', brand, explanation }),
       );
     }
     if (prompt.name === 'select_account' && interaction.session?.accountId) {

@@ -322,4 +322,19 @@ export function registerAppRoutes(app: FastifyInstance, deps: ApiDependencies, a
     },
     async (request) => (await directory.apps.boundToGroup(request.params.id)).map(show),
   );
+
+  app.get<{ Params: { id: string } }>(
+    '/users/:id/apps',
+    {
+      preValidation: auth.require('read'),
+      schema: {
+        tags: ['Users'],
+        summary: 'The apps a user may sign in to',
+        description: 'Apps bound to one of the user’s groups (All Users included), active or not. Ordered by label.',
+        params: idParams,
+        response: { 200: { type: 'array', items: ref('App') }, ...errorResponses },
+      },
+    },
+    async (request) => (await directory.apps.appsOf((await directory.users.get(request.params.id)).id)).map(show),
+  );
 }

@@ -16,6 +16,8 @@ import { registerUserRoutes } from './users.ts';
 export interface ApiDependencies {
   directory: Directory;
   runtime: Runtime;
+  /** Resolves an admin console access token to its account (see http/app.ts). */
+  consoleAccount?: (accessToken: string) => Promise<string | undefined>;
 }
 
 /**
@@ -30,7 +32,7 @@ export async function registerApi(app: FastifyInstance, deps: ApiDependencies): 
         title: 'Gatehouse directory API',
         version: '1',
         description:
-          'Manage users, groups, SSO applications, keys and settings. Authenticate with an API key: `x-api-key: KEY` or `Authorization: Bearer KEY`. Errors are `{ code, message, details? }`.',
+          'Manage users, groups, SSO applications, keys and settings. Authenticate with an API key: `x-api-key: KEY` or `Authorization: Bearer KEY` (the admin console sends its access token as a bearer token). Errors are `{ code, message, details? }`.',
       },
       servers: [{ url: deps.runtime.config.issuer }],
       components: {
@@ -46,7 +48,7 @@ export async function registerApi(app: FastifyInstance, deps: ApiDependencies): 
   });
   for (const schema of SHARED_SCHEMAS) app.addSchema(schema);
 
-  const auth = createApiAuthenticator(deps.directory);
+  const auth = createApiAuthenticator(deps.directory, deps.consoleAccount ? { consoleAccount: deps.consoleAccount } : {});
   await app.register(
     async (api) => {
       // JSON only: a form or plain text is 415, not parsed into something the schemas might accept.

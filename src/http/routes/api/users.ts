@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Directory } from '../../../directory/index.ts';
 import type { Role } from '../../../directory/roles.ts';
-import { roleCovers } from '../../../directory/roles.ts';
+import { PERMISSIONS, roleCovers } from '../../../directory/roles.ts';
 import { DomainError } from '../../../directory/errors.ts';
 import type { CreateUserInput, User, UserChanges } from '../../../directory/users.ts';
 import { type ApiAuthenticator, assertMayActOn, can, principalOf } from '../../plugins/api-auth.ts';
@@ -21,6 +21,41 @@ const profileProperties = {
 
 export function registerUserRoutes(app: FastifyInstance, directory: Directory, auth: ApiAuthenticator): void {
   const tags = ['Users'];
+
+  app.get(
+    '/me',
+    {
+      preValidation: auth.require('read'),
+      schema: {
+        tags,
+        summary: 'Who is calling',
+        description: 'The person behind the credential, their role, and what this credential may do (a read-only API key holds `read` only, whatever the role).',
+        response: {
+          200: {
+            type: 'object',
+            required: ['user', 'role', 'permissions', 'credential'],
+            additionalProperties: false,
+            properties: {
+              user: ref('User'),
+              role: { type: 'string', enum: ROLE_VALUES },
+              permissions: { type: 'array', items: { type: 'string', enum: [...PERMISSIONS] } },
+              credential: { type: 'string', enum: ['api_key', 'console_session'], description: 'An API key, or an admin console sign-in.' },
+            },
+          },
+          ...errorResponses,
+        },
+      },
+    },
+    async (request) => {
+      const principal = principalOf(request);
+      return {
+        user: principal.user,
+        role: principal.role,
+        permissions: PERMISSIONS.filter((permission) => can(principal, permission)),
+        credential: principal.apiKey ? 'api_key' : 'console_session',
+      };
+    },
+  );
 
   app.get<{ Querystring: { limit: number; offset: number; search?: string } }>(
     '/users',

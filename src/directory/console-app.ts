@@ -1,0 +1,35 @@
+import type { AppRow } from './apps.ts';
+
+/**
+ * The admin console is an OpenID Connect client of Gatehouse itself: a public client (PKCE) that
+ * exists without a row in the apps table, so that no administrator can delete, rebind or lock
+ * themselves out of it. Its client_id can't collide with a registered app's (those are UUIDs).
+ */
+export const CONSOLE_CLIENT_ID = 'gatehouse-admin-console';
+export const CONSOLE_LABEL = 'Gatehouse Admin Console';
+export const CONSOLE_PATH = '/admin';
+
+/** The console's redirect URIs hang off the issuer, so they follow it when it changes. */
+export function consoleAppRow(issuer: string): AppRow {
+  const at = new Date(0).toISOString();
+  return {
+    id: 'admin-console',
+    label: CONSOLE_LABEL,
+    description: 'The web console administrators sign in to.',
+    icon: null,
+    active: 1,
+    client_id: CONSOLE_CLIENT_ID,
+    client_secret_hash: null,
+    redirect_uris: JSON.stringify([`${issuer}${CONSOLE_PATH}/callback`]),
+    post_logout_redirect_uris: JSON.stringify([`${issuer}${CONSOLE_PATH}/signed-out`]),
+    login_url: `${issuer}${CONSOLE_PATH}/`,
+    auth_method: 'none',
+    refresh_token: 0,
+    scopes: JSON.stringify(['profile', 'email']),
+    attribute_map: '[]',
+    groups_claim: null,
+    refresh_token_ttl: 0, // no refresh tokens; its grants last as long as the session (clients.ts)
+    created_at: at,
+    updated_at: at,
+  };
+}

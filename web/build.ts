@@ -1,0 +1,34 @@
+/**
+ * Builds the admin console into web/dist. `npm install` runs it (the prepare script), so the
+ * README's two commands are all the set-up there is; with --if-stale (npm start, the tests) it
+ * builds only when a source is newer than the last build.
+ */
+import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const root = import.meta.dirname;
+const stamp = join(root, 'dist', '.built');
+
+function newestSource(): number {
+  const sources = [join(root, 'index.html'), join(root, 'vite.config.ts'), join(root, '..', 'package-lock.json')];
+  for (const dir of ['src', 'public']) {
+    for (const entry of readdirSync(join(root, dir), { withFileTypes: true, recursive: true })) {
+      if (entry.isFile()) sources.push(join(entry.parentPath, entry.name));
+    }
+  }
+  return Math.max(...sources.filter((file) => existsSync(file)).map((file) => statSync(file).mtimeMs));
+}
+
+export async function buildConsole(options: { ifStale?: boolean } = {}): Promise<boolean> {
+  if (options.ifStale && existsSync(stamp) && statSync(stamp).mtimeMs >= newestSource()) return false;
+  const { build } = await import('vite');
+  await build({ configFile: join(root, 'vite.config.ts'), logLevel: 'warn' });
+  writeFileSync(stamp, `${new Date().toISOString()}\n`);
+  return true;
+}
+
+if (import.meta.main) {
+  const ifStale = process.argv.includes('--if-stale');
+  const started = Date.now();
+  if (await buildConsole({ ifStale })) process.stderr.write(`admin console built into web/dist in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+}

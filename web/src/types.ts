@@ -1,0 +1,147 @@
+/** The API's shapes (src/http/routes/api/schemas.ts is the source of truth; /api/openapi.json documents them). */
+export const ROLES = ['administrator_with_billing', 'administrator', 'manager', 'help_desk', 'read_only'] as const;
+export type Role = (typeof ROLES)[number];
+export const ROLE_LABELS: Record<Role, string> = {
+  administrator_with_billing: 'Administrator with Billing',
+  administrator: 'Administrator',
+  manager: 'Manager',
+  help_desk: 'Help Desk',
+  read_only: 'Read Only',
+};
+
+/** What a credential may do (src/directory/roles.ts). */
+export type Permission = 'read' | 'helpdesk' | 'directory' | 'security' | 'settings';
+
+export type UserState = 'STAGED' | 'ACTIVATED' | 'SUSPENDED';
+
+export interface User {
+  id: string;
+  username: string;
+  email: string;
+  firstname: string;
+  lastname: string;
+  displayname: string;
+  state: UserState;
+  account_locked: boolean;
+  has_password: boolean;
+  attributes: Record<string, string>;
+  role: Role | null;
+  created: string;
+  updated: string;
+}
+
+export interface Me {
+  user: User;
+  role: Role;
+  permissions: Permission[];
+  credential: 'api_key' | 'console_session';
+}
+
+export interface Group {
+  id: string;
+  name: string;
+  description: string;
+  builtin: boolean;
+  created: string;
+  updated: string;
+}
+
+export type AuthMethod = 'client_secret_basic' | 'client_secret_post' | 'none';
+export const AUTH_METHOD_LABELS: Record<AuthMethod, string> = {
+  client_secret_basic: 'Client Secret Basic',
+  client_secret_post: 'Client Secret Post',
+  none: 'Public (None PKCE)',
+};
+export const MAPPABLE_FIELDS = ['id', 'username', 'email', 'firstname', 'lastname', 'displayname', 'state'] as const;
+export type MappableField = (typeof MAPPABLE_FIELDS)[number];
+
+export type AttributeMapping =
+  | { claim: string; source: 'field'; field: MappableField }
+  | { claim: string; source: 'attribute'; attribute: string }
+  | { claim: string; source: 'constant'; value: string };
+
+export interface App {
+  id: string;
+  label: string;
+  description: string;
+  active: boolean;
+  client_id: string;
+  has_client_secret: boolean;
+  redirect_uris: string[];
+  post_logout_redirect_uris: string[];
+  login_url: string | null;
+  auth_method: AuthMethod;
+  refresh_token: boolean;
+  scopes: ('email' | 'profile')[];
+  attribute_mapping: AttributeMapping[];
+  groups_claim: string | null;
+  refresh_token_ttl: number;
+  icon_url: string | null;
+  issuer: string;
+  discovery_url: string;
+  created: string;
+  updated: string;
+}
+
+/** What POST /api/apps and PATCH /api/apps/:id take. */
+export interface AppInput {
+  label: string;
+  description?: string;
+  redirect_uris: string[];
+  post_logout_redirect_uris?: string[];
+  login_url?: string | null;
+  auth_method?: AuthMethod;
+  refresh_token?: boolean;
+  scopes?: ('email' | 'profile')[];
+  attribute_mapping?: AttributeMapping[];
+  groups_claim?: string | null;
+  refresh_token_ttl?: number;
+}
+
+export interface ApiKey {
+  id: string;
+  name: string;
+  owner: { id: string; username: string };
+  scope: 'read_only' | 'read_write';
+  prefix: string;
+  expires: string | null;
+  last_used: string | null;
+  revoked: string | null;
+  created: string;
+}
+
+export interface SigningKey {
+  kid: string;
+  alg: string;
+  state: 'current' | 'next' | 'previous';
+  created: string;
+  retire_at: string | null;
+}
+
+export interface AuditEvent {
+  id: string;
+  time: string;
+  actor: { type: 'user' | 'api_key' | 'cli' | 'system' | 'anonymous'; id: string | null; name: string | null };
+  action: string;
+  target: { type: string; id: string | null; name: string | null } | null;
+  source_ip: string | null;
+  user_agent: string | null;
+  outcome: 'success' | 'failure';
+  details: Record<string, unknown>;
+}
+
+export interface Settings {
+  organisation_name: string;
+  access_token_ttl: number;
+  id_token_ttl: number;
+  session_ttl: number;
+  password_min_length: number;
+}
+
+/** A page of a list: `limit` and `offset` as asked, `total` counting every match. */
+export interface Page<T> {
+  data: T[];
+  total: number;
+  limit: number;
+  offset: number;
+}
