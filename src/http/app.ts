@@ -17,6 +17,8 @@ export interface AppOptions {
   keyPollIntervalMs?: number;
   purgeIntervalMs?: number;
   logLevel?: string;
+  /** Where the built admin console is (default web/dist). */
+  consoleDist?: string;
 }
 
 const PROVIDER_PATH = /^\/(?:oauth2\/|userinfo(?:$|[/?])|\.well-known\/(?:openid-configuration|jwks\.json)(?:$|\?))/;
@@ -133,7 +135,7 @@ export async function buildApp(runtime: Runtime, options: AppOptions = {}): Prom
     return grant?.accountId === token.accountId && grant.clientId === token.clientId ? token.accountId : undefined;
   }
   await registerApi(app, { directory, runtime, consoleAccount });
-  await registerConsole(app, { issuer: config.issuer });
+  await registerConsole(app, { issuer: config.issuer, ...(options.consoleDist ? { dist: options.consoleDist } : {}) });
 
   app.get('/', async (_request, reply) => {
     const discovery = `${config.issuer}/.well-known/openid-configuration`;

@@ -24,7 +24,9 @@ export async function startGatehouse(kind: DatabaseKind): Promise<TestGatehouse>
   const issuer = `http://127.0.0.1:${port}`;
   const { config, cleanup } = await freshConfig(kind, { issuer, port, host: '127.0.0.1' });
   let runtime = await openRuntime(config);
-  const options = { logLevel: 'warn', keyPollIntervalMs: 200 };
+  // GATEHOUSE_TEST_CONSOLE_DIST: a console built elsewhere (vite build --outDir), for work on the console.
+  const consoleDist = process.env.GATEHOUSE_TEST_CONSOLE_DIST;
+  const options = { logLevel: 'warn', keyPollIntervalMs: 200, ...(consoleDist ? { consoleDist: consoleDist.endsWith('/') ? consoleDist : `${consoleDist}/` } : {}) };
   let server: Awaited<ReturnType<typeof startServer>> | undefined = await startServer(runtime, options);
   const handle: TestGatehouse = {
     issuer,
