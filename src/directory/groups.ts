@@ -105,6 +105,28 @@ export function createGroupStore(db: Kysely<Database>, users: UserStore) {
       return { groups: rows.map(toGroup), total: Number(count.n) };
     },
 
+    /**
+     * How many members each of these groups has, by id, in one query (a list page shows them); the
+     * built-in group counts every user.
+     */
+    async memberCounts(groups: readonly UserGroup[]): Promise<Map<string, number>> {
+      const stored = groups.filter((g) => !g.builtin).map((g) => g.id);
+      const [rows, everyone] = await Promise.all([
+        stored.length === 0
+          ? []
+          : db
+              .selectFrom('group_members')
+              .select((eb) => ['group_id', eb.fn.countAll<number>().as('n')])
+              .where('group_id', 'in', stored)
+              .groupBy('group_id')
+              .execute(),
+        groups.some((g) => g.builtin) ? db.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow() : undefined,
+      ]);
+      const counts = new Map(groups.map((g) => [g.id, g.builtin ? Number(everyone?.n ?? 0) : 0]));
+      for (const row of rows) counts.set(row.group_id, Number(row.n));
+      return counts;
+    },
+
     /** Renames a group or changes its description; the built-in group keeps its name. */
     async update(ref: string, changes: { name?: string | undefined; description?: string | undefined }): Promise<UserGroup> {
       const row = await getRow(ref);

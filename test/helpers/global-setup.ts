@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
+import { buildConsole } from '../../web/build.ts';
 import { freePort } from './net.ts';
 
 const URL_VARIABLE = 'GATEHOUSE_TEST_POSTGRES_URL';
@@ -229,6 +230,12 @@ async function stopCluster(): Promise<void> {
 }
 
 export async function globalSetup(): Promise<void> {
+  // The console's browser tests and its static-serving tests need web/dist as the sources are now.
+  if (await buildConsole({ ifStale: true })) log('admin console rebuilt into web/dist');
+  await startPostgres();
+}
+
+async function startPostgres(): Promise<void> {
   if (process.env[URL_VARIABLE]) {
     log(`using ${URL_VARIABLE} from the environment`);
     return;

@@ -245,6 +245,36 @@ for (const { kind, skip } of DATABASE_KINDS) {
       assertError(await api('GET', '/api/groups/no-such-group/apps'), 404, 'group.not_found');
     });
 
+    test('the list carries each group’s member count; All Users counts every user', async () => {
+      const prefix = unique('counted');
+      const empty = (await api('POST', '/api/groups', { name: `${prefix}-empty` })).body;
+      const two = (await api('POST', '/api/groups', { name: `${prefix}-two` })).body;
+      for (const name of ['alice', 'bob']) await api('PUT', `/api/groups/${two.id}/members/${name}`);
+      const counted = await api('GET', `/api/groups?search=${encodeURIComponent(prefix)}`, undefined, reader);
+      assert.equal(counted.status, 200, counted.text);
+      assert.deepEqual(
+        counted.body.data.map((g: { id: string; member_count: number }) => [g.id, g.member_count]),
+        [
+          [empty.id, 0],
+          [two.id, 2],
+        ],
+      );
+      assert.deepEqual(Object.keys(counted.body.data[1]).sort(), [...Object.keys(two), 'member_count'].sort(), 'a group and its count, nothing else');
+
+      // A deleted user leaves the count.
+      const temp = await gh.directory.users.create({ username: unique('leaver'), email: `${unique('leaver')}@example.com` });
+      await api('PUT', `/api/groups/${two.id}/members/${temp.id}`);
+      const withTemp = await api('GET', `/api/groups?search=${encodeURIComponent(`${prefix}-two`)}`, undefined, reader);
+      assert.equal(withTemp.body.data[0].member_count, 3);
+      await gh.directory.users.delete(temp.id);
+      const afterDelete = await api('GET', `/api/groups?search=${encodeURIComponent(`${prefix}-two`)}`, undefined, reader);
+      assert.equal(afterDelete.body.data[0].member_count, 2);
+
+      const allUsers = await api('GET', `/api/groups?search=${encodeURIComponent(ALL_USERS_GROUP.name)}`, undefined, reader);
+      const everyone = allUsers.body.data.find((g: { builtin: boolean }) => g.builtin);
+      assert.equal(everyone.member_count, (await gh.directory.users.list()).length);
+    });
+
     test('paging: limit=1 visits every group exactly once; offset past the end; bounds on limit', async () => {
       const prefix = unique('page');
       for (let i = 0; i < 5; i++) assert.equal((await api('POST', '/api/groups', { name: `${prefix}-${i}` })).status, 201);

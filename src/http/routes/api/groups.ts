@@ -3,7 +3,7 @@ import type { Directory, DirectoryStores } from '../../../directory/index.ts';
 import type { UserGroup } from '../../../directory/groups.ts';
 import type { User } from '../../../directory/users.ts';
 import { type ApiAuthenticator, principalOf } from '../../plugins/api-auth.ts';
-import { errorResponses, idParams, pageOf, pageQueryProperties, ref } from './schemas.ts';
+import { errorResponses, groupSchema, idParams, pageOf, pageQueryProperties, ref } from './schemas.ts';
 
 const groupTarget = (group: UserGroup) => ({ type: 'group', id: group.id, name: group.name });
 
@@ -15,6 +15,16 @@ const listQuery = (searchDescription: string) =>
     additionalProperties: false,
     properties: { ...pageQueryProperties, search: { type: 'string', maxLength: 200, description: searchDescription } },
   }) as const;
+/** A group in the list: a UserGroup with its member count, which a list screen shows. */
+const listedGroup = {
+  type: 'object',
+  additionalProperties: false,
+  required: [...groupSchema.required, 'member_count'],
+  properties: {
+    ...groupSchema.properties,
+    member_count: { type: 'integer', minimum: 0, description: 'How many users are members; for the built-in All Users group, every user.' },
+  },
+} as const;
 const memberParams = {
   type: 'object',
   required: ['id', 'userId'],
@@ -32,15 +42,16 @@ export function registerGroupRoutes(app: FastifyInstance, directory: Directory, 
       schema: {
         tags,
         summary: 'List groups',
-        description: 'Ordered by name; includes the built-in All Users group. `search` matches part of the name.',
+        description: 'Ordered by name; includes the built-in All Users group. `search` matches part of the name. Each group carries its `member_count`.',
         querystring: listQuery('Part of the group name, any case.'),
-        response: { 200: pageOf(ref('UserGroup')), ...errorResponses },
+        response: { 200: pageOf(listedGroup), ...errorResponses },
       },
     },
     async (request) => {
       const { limit, offset, search } = request.query;
       const { groups, total } = await directory.groups.page({ limit, offset, search });
-      return { data: groups, total, limit, offset };
+      const counts = await directory.groups.memberCounts(groups);
+      return { data: groups.map((g) => ({ ...g, member_count: counts.get(g.id) ?? 0 })), total, limit, offset };
     },
   );
 
