@@ -1,9 +1,3 @@
-import { PageHeader } from '../components/ui.tsx';
-
-export function GroupsPage() {
-  return <PageHeader title="GroupsPage" description="Not built yet." />;
-}
-
-export function GroupPage() {
-  return <PageHeader title="GroupPage" description="Not built yet." />;
-}
+// User Groups: the list (groups/list.tsx) and one group's page with its tabs (groups/detail.tsx).
+export { GroupPage } from './groups/detail.tsx';
+export { GroupsPage } from './groups/list.tsx';

@@ -1,0 +1,148 @@
+import { ActionIcon, Anchor, Badge, Code, Group, Loader, Stack, Table, Text, Tooltip, VisuallyHidden } from '@mantine/core';
+import { IconLink, IconUnlink } from '@tabler/icons-react';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { Link } from 'react-router';
+import { api } from '../../api.ts';
+import { AppIcon } from '../../components/app-icon.tsx';
+import { useConfirm } from '../../components/confirm.tsx';
+import { EmptyState, ErrorAlert, notifyError, notifySuccess } from '../../components/ui.tsx';
+import { useCan } from '../../session.tsx';
+import type { App, Group as UserGroup, Page } from '../../types.ts';
+import { SearchPicker } from './picker.tsx';
+import { groupKeys } from './shared.tsx';
+
+/**
+ * The Applications tab: the SSO applications this group is bound to, whose members may sign in to
+ * them. All Users may be bound too: that is how an app is opened to everyone.
+ */
+export function AppsTab({ group }: { group: UserGroup }) {
+  const canWrite = useCan('directory');
+  const confirm = useConfirm();
+  const queryClient = useQueryClient();
+  const apps = useQuery({ queryKey: groupKeys.apps(group.id), queryFn: () => api.get<App[]>(`/groups/${group.id}/apps`) });
+  const bound = new Set(apps.data?.map((app) => app.id));
+
+  const changed = async () => {
+    await queryClient.invalidateQueries({ queryKey: groupKeys.apps(group.id) });
+    // An app's page lists its groups; a user's page lists the apps they may use.
+    void queryClient.invalidateQueries({ queryKey: ['apps'] });
+    void queryClient.invalidateQueries({ queryKey: ['users'] });
+  };
+  const bind = useMutation({
+    mutationFn: (app: App) => api.put(`/apps/${app.id}/groups/${group.id}`),
+    onSuccess: async (_, app) => {
+      notifySuccess(`"${app.label}" is bound to "${group.name}": its members may sign in to it.`);
+      await changed();
+    },
+    onError: notifyError,
+  });
+  const unbind = useMutation({
+    mutationFn: (app: App) => api.delete(`/apps/${app.id}/groups/${group.id}`),
+    onSuccess: async (_, app) => {
+      notifySuccess(`"${app.label}" unbound from "${group.name}".`);
+      await changed();
+    },
+    onError: notifyError,
+  });
+  const askToUnbind = async (app: App) => {
+    const confirmed = await confirm({
+      title: `Unbind "${app.label}"?`,
+      message: group.builtin
+        ? `Users will no longer reach "${app.label}" through All Users: only members of its other bound groups can sign in to it.`
+        : `Members of "${group.name}" can no longer sign in to "${app.label}", unless another of their groups is bound to it.`,
+      confirmLabel: 'Unbind application',
+    });
+    if (confirmed) unbind.mutate(app);
+  };
+
+  return (
+    <Stack gap="md">
+      {group.builtin ? (
+        <Text size="sm" c="dimmed">
+          Every user may sign in to the applications bound to All Users.
+        </Text>
+      ) : null}
+      {canWrite ? (
+        <SearchPicker<App>
+          label="Bind an application"
+          placeholder="Search SSO applications by label"
+          queryKey={[...groupKeys.detail(group.id), 'app-picker']}
+          search={async (term) => (await api.get<Page<App>>('/apps', { limit: 20, search: term })).data}
+          toOption={(app) => ({
+            value: app.id,
+            label: app.label,
+            ...(bound.has(app.id) ? { disabledReason: 'Already bound' } : app.active ? {} : { hint: 'Inactive: nobody can sign in until it is activated' }),
+          })}
+          actionLabel="Bind application"
+          actionIcon={<IconLink size={16} />}
+          busy={bind.isPending}
+          onPick={(app) => bind.mutateAsync(app)}
+        />
+      ) : null}
+      <ErrorAlert error={apps.error} title="The applications could not be loaded" />
+      {apps.isPending ? (
+        <Loader aria-label="Loading applications" />
+      ) : apps.data?.length === 0 ? (
+        <EmptyState title="No applications yet">
+          {group.builtin ? 'Bind an application to All Users so every user can sign in to it.' : 'Bind an application so members can sign in to it.'}
+          {canWrite ? null : ' An administrator who manages the directory can bind one.'}
+        </EmptyState>
+      ) : apps.data ? (
+        <Table.ScrollContainer minWidth={360}>
+          <Table striped highlightOnHover verticalSpacing="sm" aria-label={`Applications bound to ${group.name}`}>
+            <Table.Thead>
+              <Table.Tr>
+                <Table.Th>Application</Table.Th>
+                <Table.Th>Status</Table.Th>
+                <Table.Th visibleFrom="md">Client ID</Table.Th>
+                {canWrite ? (
+                  <Table.Th>
+                    <VisuallyHidden>Actions</VisuallyHidden>
+                  </Table.Th>
+                ) : null}
+              </Table.Tr>
+            </Table.Thead>
+            <Table.Tbody>
+              {apps.data.map((app) => (
+                <Table.Tr key={app.id}>
+                  <Table.Td>
+                    <Group gap="sm" wrap="nowrap">
+                      <AppIcon app={app} />
+                      <div>
+                        <Anchor component={Link} to={`/apps/${app.id}`} fw={500}>
+                          {app.label}
+                        </Anchor>
+                        {app.description ? (
+                          <Text size="xs" c="dimmed" lineClamp={1}>
+                            {app.description}
+                          </Text>
+                        ) : null}
+                      </div>
+                    </Group>
+                  </Table.Td>
+                  <Table.Td>
+                    <Badge variant="light" color={app.active ? 'green' : 'gray'}>
+                      {app.active ? 'Active' : 'Inactive'}
+                    </Badge>
+                  </Table.Td>
+                  <Table.Td visibleFrom="md">
+                    <Code>{app.client_id}</Code>
+                  </Table.Td>
+                  {canWrite ? (
+                    <Table.Td ta="right">
+                      <Tooltip label="Unbind from group" withArrow>
+                        <ActionIcon variant="subtle" color="red" aria-label={`Unbind ${app.label}`} onClick={() => void askToUnbind(app)}>
+                          <IconUnlink size={18} />
+                        </ActionIcon>
+                      </Tooltip>
+                    </Table.Td>
+                  ) : null}
+                </Table.Tr>
+              ))}
+            </Table.Tbody>
+          </Table>
+        </Table.ScrollContainer>
+      ) : null}
+    </Stack>
+  );
+}
