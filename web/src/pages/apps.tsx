@@ -1,13 +1,4 @@
-import { PageHeader } from '../components/ui.tsx';
-
-export function AppsPage() {
-  return <PageHeader title="AppsPage" description="Not built yet." />;
-}
-
-export function NewAppPage() {
-  return <PageHeader title="NewAppPage" description="Not built yet." />;
-}
-
-export function AppPage() {
-  return <PageHeader title="AppPage" description="Not built yet." />;
-}
+// The SSO Applications screens live in ./apps/: the list, "+ Add New Application", and an app's own page.
+export { AppPage } from './apps/detail.tsx';
+export { AppsPage } from './apps/list.tsx';
+export { NewAppPage } from './apps/new.tsx';
