@@ -64,7 +64,7 @@ if (root) {
       <MantineProvider theme={theme}>
         <QueryClientProvider client={queryClient}>
           <ConfirmProvider>
-            <Notifications position="top-right" />
+            <Notifications position="bottom-right" />
             <RouterProvider router={router} />
           </ConfirmProvider>
         </QueryClientProvider>

@@ -10,7 +10,7 @@ import { call } from '../../helpers/api.ts';
 import { Browser, parseForms } from '../../helpers/browser.ts';
 import { DATABASE_KINDS } from '../../helpers/databases.ts';
 import { type TestGatehouse, startGatehouse } from '../../helpers/gatehouse.ts';
-import { browse, client, discover, signIn, startAuthorization } from '../../helpers/rp.ts';
+import { browse, type client, discover, signIn, startAuthorization } from '../../helpers/rp.ts';
 
 const PASSWORD = 'console-password-1';
 const SCOPE = 'openid profile email';
