@@ -1,0 +1,64 @@
+import { Button, Group, Modal, PasswordInput, Stack, Text } from '@mantine/core';
+import { useForm } from '@mantine/form';
+import { useMutation, useQueryClient } from '@tanstack/react-query';
+import { api } from '../../api.ts';
+import { notifySuccess } from '../../components/ui.tsx';
+import type { User } from '../../types.ts';
+import { MIN_PASSWORD_LENGTH, nameOf, showUserErrors, userKeys, validatePassword } from './shared.tsx';
+
+/** Reset password: the administrator chooses the new password and passes it on themselves. */
+export function ResetPasswordModal({ user, opened, onClose }: { user: User; opened: boolean; onClose: () => void }) {
+  const queryClient = useQueryClient();
+  const form = useForm({
+    initialValues: { password: '', repeat: '' },
+    validateInputOnChange: true,
+    validate: {
+      password: validatePassword,
+      repeat: (value, values) => (value === values.password ? null : 'The passwords differ.'),
+    },
+  });
+  const close = () => {
+    form.reset();
+    onClose();
+  };
+  const reset = useMutation({
+    mutationFn: (password: string) => api.put<User>(`/users/${user.id}/password`, { password }),
+    onSuccess: async (saved) => {
+      queryClient.setQueryData(userKeys.detail(user.id), saved);
+      notifySuccess(`Set a new password for ${nameOf(saved)}.`);
+      close();
+      await queryClient.invalidateQueries({ queryKey: ['users', 'list'] });
+    },
+    onError: (error) => showUserErrors(form, error),
+  });
+
+  return (
+    <Modal opened={opened} onClose={close} title={user.has_password ? 'Reset password' : 'Set password'}>
+      <form onSubmit={form.onSubmit((values) => reset.mutate(values.password))} noValidate>
+        <Stack gap="sm">
+          <Text size="sm">
+            {user.has_password ? `${nameOf(user)}'s current password stops working at once.` : `${nameOf(user)} has no password yet and can sign in once this is set.`} Tell them the new
+            password through a safe channel.
+          </Text>
+          <PasswordInput
+            label="New password"
+            required
+            description={`At least ${MIN_PASSWORD_LENGTH} characters (or your organisation's minimum).`}
+            autoComplete="new-password"
+            data-autofocus
+            {...form.getInputProps('password')}
+          />
+          <PasswordInput label="Repeat the new password" required autoComplete="new-password" {...form.getInputProps('repeat')} />
+          <Group justify="flex-end" mt="sm">
+            <Button variant="default" onClick={close}>
+              Cancel
+            </Button>
+            <Button type="submit" loading={reset.isPending}>
+              Set password
+            </Button>
+          </Group>
+        </Stack>
+      </form>
+    </Modal>
+  );
+}
