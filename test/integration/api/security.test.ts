@@ -141,6 +141,8 @@ for (const { kind, skip } of DATABASE_KINDS) {
         const withExpiry = created(await create('manager', { name: 'expiring', scope: 'read_only', expires: '2999-01-01T00:00:00Z' }));
         assert.equal(withExpiry.api_key.expires, '2999-01-01T00:00:00.000Z');
         assert.equal(withExpiry.api_key.scope, 'read_only');
+        const never = created(await create('manager', { name: 'never expiring', scope: 'read_only', expires: null }));
+        assert.equal(never.api_key.expires, null, 'an explicit null means it never expires');
       });
 
       test('bad requests are refused with the field named', async () => {

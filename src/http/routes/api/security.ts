@@ -97,7 +97,8 @@ export function registerSecurityRoutes(app: FastifyInstance, deps: ApiDependenci
           properties: {
             name: { type: 'string', minLength: 1, maxLength: 128 },
             scope: { type: 'string', enum: API_KEY_SCOPES },
-            expires: { anyOf: [{ type: 'string', maxLength: 64, description: 'ISO 8601 date and time, in the future.' }, { type: 'null' }] },
+            // One schema with both types: with anyOf, type coercion would turn null into "" (the string branch comes first).
+            expires: { type: ['string', 'null'], maxLength: 64, description: 'ISO 8601 date and time, in the future; null (or absent): never.' },
             owner: { type: 'string', minLength: 1, maxLength: 254, description: 'The owning administrator: id, username or email. Default: you.' },
           },
         },
