@@ -127,6 +127,24 @@ export function createGroupStore(db: Kysely<Database>, users: UserStore) {
       return counts;
     },
 
+    /**
+     * The groups each of these users was added to (not the built-in All Users, which is everyone's),
+     * by name: one query for a whole page of users.
+     */
+    async membershipsOf(userIds: readonly string[]): Promise<Map<string, { id: string; name: string }[]>> {
+      const memberships = new Map(userIds.map((id) => [id, [] as { id: string; name: string }[]]));
+      if (userIds.length === 0) return memberships;
+      const rows = await db
+        .selectFrom('group_members')
+        .innerJoin('user_groups', 'user_groups.id', 'group_members.group_id')
+        .select(['group_members.user_id', 'user_groups.id', 'user_groups.name'])
+        .where('group_members.user_id', 'in', userIds)
+        .orderBy('user_groups.name_key')
+        .execute();
+      for (const row of rows) memberships.get(row.user_id)?.push({ id: row.id, name: row.name });
+      return memberships;
+    },
+
     /** Renames a group or changes its description; the built-in group keeps its name. */
     async update(ref: string, changes: { name?: string | undefined; description?: string | undefined }): Promise<UserGroup> {
       const row = await getRow(ref);

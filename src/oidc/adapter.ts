@@ -85,12 +85,8 @@ export function createAdapterClass(db: Kysely<Database>, access: AccessResolver,
 
     async findByUid(uid: string): Promise<AdapterPayload | undefined> {
       if (impossibleId(uid)) return undefined;
-      const row = await db
-        .selectFrom('oidc_payloads')
-        .select(['payload', 'expires_at', 'consumed_at'])
-        .where('model', '=', this.model)
-        .where('uid', '=', uid)
-        .executeTakeFirst();
+      // The session look-up of every authorization request and session-bound token: the fast path too.
+      const [row] = await read<StoredRow>('select payload, expires_at, consumed_at from oidc_payloads where model = ? and uid = ?', [this.model, uid]);
       return this.revive(row);
     }
 

@@ -81,10 +81,30 @@ for (const { kind, skip } of DATABASE_KINDS) {
         const all = await gatehouse.directory.users.list();
         assert.equal(response.body.total, all.length);
         assert.equal(response.body.data.length, all.length);
-        for (const user of response.body.data) assertUser(user);
+        for (const { groups, ...user } of response.body.data) {
+          assertUser(user);
+          assert.ok(Array.isArray(groups), 'each listed user carries their groups');
+        }
         const listed = (response.body.data as User[]).map((u) => u.username);
         const mine = listed.filter((name) => seeded.includes(name));
         assert.deepEqual(mine, [...seeded].sort((a, b) => (a.toLowerCase() < b.toLowerCase() ? -1 : 1)), 'ordered by username, ignoring case');
+      });
+
+      test('each listed user carries the groups they were added to, by name, without All Users', async () => {
+        const { directory } = gatehouse;
+        const zebras = await directory.groups.create('Zebras');
+        const aardvarks = await directory.groups.create('aardvarks');
+        await directory.groups.addMember(zebras.id, 'Bella');
+        await directory.groups.addMember(aardvarks.id, 'Bella');
+        const response = await api('GET', '/api/users?search=list.example.org');
+        const byName = new Map((response.body.data as Array<User & { groups: { id: string; name: string }[] }>).map((u) => [u.username, u.groups]));
+        assert.deepEqual(byName.get('Bella'), [
+          { id: aardvarks.id, name: 'aardvarks' },
+          { id: zebras.id, name: 'Zebras' },
+        ]);
+        assert.deepEqual(byName.get('Dora'), [], 'in All Users only');
+        await directory.groups.delete(zebras.id);
+        await directory.groups.delete(aardvarks.id);
       });
 
       test('limit=1 walks every user exactly once, in the same order, and the total stays put', async () => {

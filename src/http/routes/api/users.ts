@@ -5,7 +5,7 @@ import { PERMISSIONS, roleCovers } from '../../../directory/roles.ts';
 import { DomainError } from '../../../directory/errors.ts';
 import type { CreateUserInput, User, UserChanges } from '../../../directory/users.ts';
 import { type ApiAuthenticator, assertMayActOn, can, principalOf } from '../../plugins/api-auth.ts';
-import { ROLE_VALUES, errorResponses, groupSchema, idParams, pageOf, pageQueryProperties, ref } from './schemas.ts';
+import { ROLE_VALUES, errorResponses, groupSchema, idParams, pageOf, pageQueryProperties, ref, userSchema } from './schemas.ts';
 
 const userTarget = (user: User) => ({ type: 'user', id: user.id, name: user.username });
 
@@ -17,6 +17,21 @@ const profileProperties = {
   lastname: { type: 'string', maxLength: 256 },
   displayname: { type: 'string', maxLength: 256 },
   attributes,
+} as const;
+
+/** A user in the list: with the groups they were added to, which a list screen shows. */
+const listedUser = {
+  type: 'object',
+  additionalProperties: false,
+  required: [...userSchema.required, 'groups'],
+  properties: {
+    ...userSchema.properties,
+    groups: {
+      type: 'array',
+      description: 'The groups the user was added to, by name (All Users, which everyone is in, is left out).',
+      items: { type: 'object', additionalProperties: false, required: ['id', 'name'], properties: { id: { type: 'string' }, name: { type: 'string' } } },
+    },
+  },
 } as const;
 
 export function registerUserRoutes(app: FastifyInstance, directory: Directory, auth: ApiAuthenticator): void {
@@ -64,15 +79,17 @@ export function registerUserRoutes(app: FastifyInstance, directory: Directory, a
       schema: {
         tags,
         summary: 'List users',
-        description: 'Ordered by username. `search` matches part of the username, email or name.',
+        description:
+          'Ordered by username. `search` matches part of the username, email or name. Each user carries the `groups` they were added to (every user is also in All Users, which is not listed).',
         querystring: { type: 'object', additionalProperties: false, properties: { ...pageQueryProperties, search: { type: 'string', maxLength: 200 } } },
-        response: { 200: pageOf(ref('User')), ...errorResponses },
+        response: { 200: pageOf(listedUser), ...errorResponses },
       },
     },
     async (request) => {
       const { limit, offset, search } = request.query;
       const { users, total } = await directory.users.page({ limit, offset, search });
-      return { data: users, total, limit, offset };
+      const memberships = await directory.groups.membershipsOf(users.map((u) => u.id));
+      return { data: users.map((u) => ({ ...u, groups: memberships.get(u.id) ?? [] })), total, limit, offset };
     },
   );
 

@@ -12,7 +12,7 @@ import { AppsTab } from './apps-tab.tsx';
 import { MembersTab } from './members-tab.tsx';
 import { ALL_USERS_EXPLANATION, BuiltinBadge, type GroupFormValues, groupKeys, groupValidation, showGroupErrors, useTakenNameWarning } from './shared.tsx';
 
-const TABS = ['details', 'users', 'applications'] as const;
+const TABS = ['details', 'users', 'apps'] as const;
 type Tab = (typeof TABS)[number];
 
 /** One group, with JumpCloud's tabs: Details, Users (members) and Applications (bindings). The tab is in the address. */
@@ -83,7 +83,7 @@ export function GroupPage() {
           <Tabs.Tab value="users" leftSection={<IconUsers size={16} />}>
             Users
           </Tabs.Tab>
-          <Tabs.Tab value="applications" leftSection={<IconApps size={16} />}>
+          <Tabs.Tab value="apps" leftSection={<IconApps size={16} />}>
             Applications
           </Tabs.Tab>
         </Tabs.List>
@@ -93,7 +93,7 @@ export function GroupPage() {
         <Tabs.Panel value="users">
           <MembersTab group={data} />
         </Tabs.Panel>
-        <Tabs.Panel value="applications">
+        <Tabs.Panel value="apps">
           <AppsTab group={data} />
         </Tabs.Panel>
       </Tabs>

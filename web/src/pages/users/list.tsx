@@ -1,4 +1,4 @@
-import { Anchor, Button, CloseButton, Group, Loader, Paper, Table, Text, TextInput } from '@mantine/core';
+import { Anchor, Badge, Button, CloseButton, Group, Loader, Paper, Table, Text, TextInput } from '@mantine/core';
 import { useDebouncedCallback, useDisclosure } from '@mantine/hooks';
 import { IconPlus, IconSearch } from '@tabler/icons-react';
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
@@ -50,7 +50,7 @@ export function UsersPage() {
 
   const users = useQuery({
     queryKey: userKeys.list(search, offset),
-    queryFn: () => api.get<Page<User>>('/users', { limit: PAGE_SIZE, offset, search }),
+    queryFn: () => api.get<Page<ListedUser>>('/users', { limit: PAGE_SIZE, offset, search }),
     placeholderData: keepPreviousData,
   });
 
@@ -95,7 +95,38 @@ export function UsersPage() {
   );
 }
 
-function UsersTable({ page, search, onCreate, onOffset }: { page: Page<User>; search: string; onCreate: (() => void) | undefined; onOffset: (offset: number) => void }) {
+/** A user as the list gives them: with the groups they were added to (All Users, everyone's, left out). */
+type ListedUser = User & { groups: { id: string; name: string }[] };
+
+const SHOWN_GROUPS = 3;
+
+/** The first few group names, then "+N more": the user's page has them all. */
+function UserGroups({ groups }: { groups: ListedUser['groups'] }) {
+  if (groups.length === 0) {
+    return (
+      <Text size="sm" c="dimmed">
+        All Users only
+      </Text>
+    );
+  }
+  const extra = groups.length - SHOWN_GROUPS;
+  return (
+    <Group gap={4}>
+      {groups.slice(0, SHOWN_GROUPS).map((group) => (
+        <Badge key={group.id} variant="outline" color="gray" tt="none">
+          {group.name}
+        </Badge>
+      ))}
+      {extra > 0 ? (
+        <Text size="xs" c="dimmed">
+          +{extra} more
+        </Text>
+      ) : null}
+    </Group>
+  );
+}
+
+function UsersTable({ page, search, onCreate, onOffset }: { page: Page<ListedUser>; search: string; onCreate: (() => void) | undefined; onOffset: (offset: number) => void }) {
   const navigate = useNavigate();
   if (page.total === 0) {
     if (search) {
@@ -128,7 +159,7 @@ function UsersTable({ page, search, onCreate, onOffset }: { page: Page<User>; se
   return (
     <>
       <Paper withBorder>
-        <Table.ScrollContainer minWidth={760}>
+        <Table.ScrollContainer minWidth={900}>
           <Table highlightOnHover verticalSpacing="sm" aria-label="Users">
             <Table.Thead>
               <Table.Tr>
@@ -136,6 +167,7 @@ function UsersTable({ page, search, onCreate, onOffset }: { page: Page<User>; se
                 <Table.Th>Email</Table.Th>
                 <Table.Th>State</Table.Th>
                 <Table.Th>Locked</Table.Th>
+                <Table.Th>User groups</Table.Th>
                 <Table.Th>Administrator role</Table.Th>
               </Table.Tr>
             </Table.Thead>
@@ -169,6 +201,9 @@ function UsersTable({ page, search, onCreate, onOffset }: { page: Page<User>; se
                         No
                       </Text>
                     )}
+                  </Table.Td>
+                  <Table.Td>
+                    <UserGroups groups={user.groups} />
                   </Table.Td>
                   <Table.Td>
                     {user.role ? (
