@@ -87,7 +87,7 @@ export async function buildApp(runtime: Runtime, options: AppOptions = {}): Prom
       onServerError: logServerError,
       // Written after the response, off the token endpoint's latency.
       onTokenIssued: (event) => {
-        const actor = event.accountId ? ({ type: 'user', id: event.accountId } as const) : ({ type: 'system' } as const);
+        const actor = event.accountId ? ({ type: 'user', id: event.accountId, name: event.username } as const) : ({ type: 'system' } as const);
         directory.audit
           .record(
             { ...actor, ip: event.ip, userAgent: event.userAgent },

@@ -35,6 +35,7 @@ const SCOPE_CLAIMS = {
 
 export interface TokenIssued {
   accountId: string | undefined;
+  username: string | undefined;
   clientId: string;
   appId: string | undefined;
   appLabel: string | undefined;
@@ -281,9 +282,18 @@ export function createProvider(deps: ProviderDependencies): Provider {
     if (!client) return;
     const grantType = String(ctx.oidc.params?.grant_type ?? '');
     const userAgent = ctx.get('user-agent') || undefined;
-    // The app row was loaded for this request already (client authentication): no new query.
-    void access.appRow(client.clientId).then((app) =>
-      deps.onTokenIssued?.({ accountId, clientId: client.clientId, appId: app?.id, appLabel: app?.label ?? client.clientName, grantType, ip: ctx.ip, userAgent }),
+    // The app row and the access decision (with the user) were loaded for this request already: no new query.
+    void Promise.all([access.appRow(client.clientId), accountId ? access.decide(accountId, client.clientId) : undefined]).then(([app, decision]) =>
+      deps.onTokenIssued?.({
+        accountId,
+        username: decision?.user?.username,
+        clientId: client.clientId,
+        appId: app?.id,
+        appLabel: app?.label ?? client.clientName,
+        grantType,
+        ip: ctx.ip,
+        userAgent,
+      }),
     );
   });
   return provider;

@@ -124,7 +124,7 @@ describe('Admin console end to end (browser + relying party)', () => {
       assert.deepEqual(writes, [], `no write button on ${screen.path}`);
       // Search boxes and the audit log's filters are for looking, not writing.
       const editable = page.getByRole('textbox').and(page.locator(':not([readonly])')).and(page.locator(':not([type=search])'));
-      const labels = await editable.evaluateAll((inputs) => inputs.map((input) => (input as HTMLInputElement).labels?.[0]?.textContent ?? input.getAttribute('aria-label') ?? '?'));
+      const labels = await editable.evaluateAll((inputs) => inputs.map((input) => (input as unknown as { labels?: ArrayLike<{ textContent: string | null }> }).labels?.[0]?.textContent ?? input.getAttribute('aria-label') ?? '?'));
       assert.deepEqual(labels.filter((label) => !/^(Search|Actor|Action|From|To)\b/i.test(label)), [], `no editable field on ${screen.path}`);
     }
 

@@ -55,6 +55,7 @@ for (const { kind, skip } of DATABASE_KINDS) {
       for (const event of issued) {
         assert.equal(event.target?.id, appId);
         assert.equal(event.actor.type, 'user');
+        assert.equal(event.actor.name, 'ines', 'named, as in the sign-in event');
       }
     });
 

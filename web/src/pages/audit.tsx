@@ -256,7 +256,12 @@ function EventTable({ events }: { events: AuditEvent[] }) {
                   <Table.Td>
                     <Code>{event.action}</Code>
                   </Table.Td>
-                  <Table.Td>{describeTarget(event.target)}</Table.Td>
+                  <Table.Td maw={280}>
+                    {/* Long ids (a signing key's) are cut here; the expanded row has them whole. */}
+                    <Text size="sm" truncate="end" title={describeTarget(event.target)}>
+                      {describeTarget(event.target)}
+                    </Text>
+                  </Table.Td>
                   <Table.Td>
                     <Badge color={event.outcome === 'success' ? 'green' : 'red'} variant="light">
                       {event.outcome === 'success' ? 'Success' : 'Failure'}

@@ -1,0 +1,152 @@
+/**
+ * Every main screen of the admin console, on a believable directory, rendered in Chromium without a
+ * page error, and photographed: into a temporary directory during `npm test`, into docs/screenshots
+ * with `npm run screenshots` (GATEHOUSE_SCREENSHOTS=docs/screenshots), for the README.
+ */
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import type { Locator, Page } from 'playwright-core';
+import { call } from '../helpers/api.ts';
+import { type ConsoleWorld, startConsoleWorld } from '../helpers/console.ts';
+
+const target = process.env.GATEHOUSE_SCREENSHOTS ? resolve(process.env.GATEHOUSE_SCREENSHOTS) : undefined;
+
+const PEOPLE = [
+  ['ada', 'Ada', 'Lovelace', ['Engineering']],
+  ['grace', 'Grace', 'Hopper', ['Engineering', 'Platform']],
+  ['alan', 'Alan', 'Turing', ['Engineering', 'Security']],
+  ['katherine', 'Katherine', 'Johnson', ['Finance']],
+  ['margaret', 'Margaret', 'Hamilton', ['Platform', 'Security']],
+  ['linus', 'Linus', 'Pauling', ['Support']],
+  ['barbara', 'Barbara', 'Liskov', ['Engineering']],
+  ['tim', 'Tim', 'Berners-Lee', ['Support', 'Contractors']],
+  ['radia', 'Radia', 'Perlman', ['Platform']],
+  ['edsger', 'Edsger', 'Dijkstra', []],
+] as const;
+
+const APPS = [
+  { label: 'ngrok', colour: '#1f1e37', groups: ['All Users'], auth: 'client_secret_basic', scopes: ['email', 'profile'] },
+  { label: 'Hoop', colour: '#ff5a36', groups: ['Engineering', 'Platform'], auth: 'client_secret_basic', scopes: ['email', 'profile'] },
+  { label: 'Defguard', colour: '#0c8ce9', groups: ['Engineering', 'Security'], auth: 'client_secret_post', scopes: ['profile'] },
+  { label: 'SingleStore Helios', colour: '#7a32e2', groups: ['Finance', 'Engineering'], auth: 'none', scopes: ['email', 'profile'] },
+] as const;
+
+const icon = (letter: string, colour: string) =>
+  Buffer.from(
+    `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 64 64"><rect width="64" height="64" rx="14" fill="${colour}"/><text x="32" y="43" font-family="sans-serif" font-size="30" font-weight="700" fill="#fff" text-anchor="middle">${letter}</text></svg>`,
+  ).toString('base64');
+
+describe('Admin console screens (screenshots)', () => {
+  let world: ConsoleWorld;
+  let dir: string;
+  const ids = { user: '', group: '', app: '' };
+
+  before(async () => {
+    dir = target ?? mkdtempSync(join(tmpdir(), 'gatehouse-screens-'));
+    mkdirSync(dir, { recursive: true });
+    world = await startConsoleWorld();
+    const { directory } = world.gatehouse;
+    await directory.settings.update({ organisation_name: 'Example Corp' });
+    const admin = await world.person('admin', 'administrator_with_billing');
+    const groups = new Map<string, string>();
+    for (const name of ['Engineering', 'Platform', 'Security', 'Finance', 'Support', 'Contractors']) {
+      groups.set(name, (await directory.groups.create(name, `${name} team`)).id);
+    }
+    groups.set('All Users', (await directory.groups.get('All Users')).id);
+    for (const [username, firstname, lastname, memberOf] of PEOPLE) {
+      const user = await directory.users.create({ username, email: `${username}@example.com`, firstname, lastname, password: 'a long enough password', state: 'ACTIVATED', attributes: { department: memberOf[0] ?? 'Other' } });
+      for (const group of memberOf) await directory.groups.addMember(groups.get(group) ?? '', user.id);
+      if (username === 'grace') ids.user = user.id;
+    }
+    await directory.users.create({ username: 'new.hire', email: 'new.hire@example.com', firstname: 'New', lastname: 'Hire', state: 'STAGED' });
+    await directory.users.setRole('margaret', 'help_desk');
+    await world.gatehouse.runtime.storage.db.updateTable('users').set({ account_locked: 1 }).where('username_key', '=', 'linus').execute();
+    for (const app of APPS) {
+      const { app: created } = await directory.apps.create({
+        label: app.label,
+        description: `${app.label}, signed in through Gatehouse`,
+        redirect_uris: [`https://${app.label.toLowerCase().replaceAll(' ', '-')}.example.com/oauth2/callback`],
+        login_url: `https://${app.label.toLowerCase().replaceAll(' ', '-')}.example.com/login`,
+        auth_method: app.auth,
+        refresh_token: app.label === 'SingleStore Helios',
+        scopes: [...app.scopes],
+        ...(app.label === 'Hoop' ? { groups_claim: 'https://app.hoop.dev/groups' } : {}),
+      });
+      await directory.apps.setIcon(created.id, { mediaType: 'image/svg+xml', base64: icon(app.label[0] ?? '?', app.colour) });
+      for (const group of app.groups) await directory.apps.bind(created.id, groups.get(group) ?? '');
+      if (app.label === 'Hoop') ids.app = created.id;
+    }
+    ids.group = groups.get('Engineering') ?? '';
+    // A few changes through the API, so the audit log has a story to tell.
+    const { key } = await directory.apiKeys.create({ owner: admin.id, name: 'directory sync', scope: 'read_write' });
+    await directory.apiKeys.create({ owner: admin.id, name: 'reporting', scope: 'read_only', expires: new Date(Date.now() + 90 * 86_400_000).toISOString() });
+    await call(world.gatehouse, 'POST', '/api/users', { username: 'hedy', email: 'hedy@example.com', firstname: 'Hedy', lastname: 'Lamarr' }, { key });
+    await call(world.gatehouse, 'PUT', `/api/groups/${groups.get('Support')}/members/${(await directory.users.get('hedy')).id}`, undefined, { key });
+    await call(world.gatehouse, 'POST', '/api/signing-keys/rotate', undefined, { key });
+  });
+  after(async () => {
+    await world?.close();
+    if (!target) rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function shoot(page: Page, name: string, ready: Locator): Promise<void> {
+    await ready.first().waitFor();
+    await page.waitForLoadState('networkidle');
+    await page.mouse.wheel(0, -100_000);
+    await page.mouse.move(0, 0);
+    // Let the icons (fetched as blobs) and transitions settle.
+    await page.waitForTimeout(300);
+    await page.screenshot({ path: join(dir, `${name}.png`) });
+  }
+
+  test('each main screen renders without a page error', async () => {
+    const { page } = await world.signIn('admin', { path: '/users', width: 1280, height: 800 });
+    const errors: string[] = [];
+    page.on('pageerror', (error) => errors.push(error.message));
+    const go = (path: string) => page.goto(`${world.gatehouse.issuer}/admin${path}`);
+
+    await shoot(page, 'users', page.getByRole('link', { name: 'Grace Hopper' }));
+    await go(`/users/${ids.user}`);
+    await shoot(page, 'user', page.getByRole('heading', { name: 'Grace Hopper' }));
+    await go('/groups');
+    await shoot(page, 'groups', page.getByRole('link', { name: 'Engineering' }));
+    await go(`/groups/${ids.group}?tab=users`);
+    await shoot(page, 'group', page.getByRole('link', { name: 'Grace Hopper' }));
+    await go('/apps');
+    await shoot(page, 'apps', page.getByRole('link', { name: 'Hoop' }));
+    await go(`/apps/${ids.app}`);
+    await shoot(page, 'app', page.getByText('Issuer & discovery'));
+
+    await page.getByRole('button', { name: 'Regenerate client secret' }).click();
+    await page.getByRole('dialog', { name: 'Regenerate the client secret?' }).getByRole('button', { name: 'Regenerate secret' }).click();
+    const secret = page.getByRole('dialog', { name: 'New client secret' });
+    await shoot(page, 'app-secret', secret.getByLabel('Client Secret', { exact: true }));
+    await secret.getByLabel('I have copied it to a safe place').check();
+    await secret.getByRole('button', { name: 'Done' }).click();
+
+    await go('/apps/new?type=oidc');
+    await page.getByLabel('Display Label').fill('Grafana');
+    await page.getByRole('tab', { name: 'SSO' }).click();
+    await page.getByLabel('Redirect URI 1', { exact: true }).fill('https://grafana.example.com/login/generic_oauth');
+    await page.getByLabel('Email', { exact: true }).check();
+    await page.getByLabel('Profile', { exact: true }).check();
+    await page.getByLabel('Client Secret Basic').waitFor();
+    await shoot(page, 'app-new', page.getByRole('tab', { name: 'SSO' }));
+
+    await go('/security?tab=api-keys');
+    await shoot(page, 'security', page.getByText('directory sync'));
+    await go('/audit');
+    await shoot(page, 'audit', page.getByText('keys.rotate'));
+    await go('/settings');
+    await shoot(page, 'settings', page.getByLabel('Organisation name'));
+    assert.deepEqual(errors, []);
+  });
+
+  test('a narrow window', async () => {
+    const { page } = await world.signIn('admin', { path: `/apps/${ids.app}`, width: 400, height: 800 });
+    await shoot(page, 'narrow', page.getByRole('heading', { name: 'Hoop' }));
+  });
+});
