@@ -1,3 +1,4 @@
+import { CONSOLE_PATH } from '../directory/console-app.ts';
 import { CliFailure, type CommandSpec, hint } from './command.ts';
 
 type ServerModule = typeof import('../http/server.ts');
@@ -42,9 +43,10 @@ export const serveCommand: CommandSpec = {
     const { issuer } = runtime.config;
     const out = ctx.io.stdout;
     if (ctx.json) {
-      out.write(`${JSON.stringify({ url: server.url, issuer, discovery_url: `${issuer}/.well-known/openid-configuration` })}\n`);
+      out.write(`${JSON.stringify({ url: server.url, issuer, discovery_url: `${issuer}/.well-known/openid-configuration`, admin_console_url: `${issuer}${CONSOLE_PATH}/` })}\n`);
     } else {
       out.write(`Gatehouse listening on ${server.url} (issuer ${issuer})\n`);
+      out.write(`Admin console: ${issuer}${CONSOLE_PATH}/\n`);
       if (users.length === 0) {
         out.write(`No users yet: create the first one with ${hint(ctx, 'users create --username USERNAME --email EMAIL --password-stdin --role administrator_with_billing')}\n`);
         out.write(`The role makes them the first administrator. API keys for the directory API (/api, documented at /api/docs) come from ${hint(ctx, 'api-keys create --owner USERNAME --name NAME')}\n`);

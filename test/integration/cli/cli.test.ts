@@ -446,6 +446,7 @@ test('serve prints where it listens and stops cleanly on SIGTERM', { timeout: 30
   try {
     // Matched as a line: the HTTP layer's own request log may share stdout.
     assert.match(stdout, /^Gatehouse listening on http:\/\/127\.0\.0\.1:\d+ \(issuer http:\/\/localhost:9000\)$/m, stderr);
+    assert.match(stdout, /^Admin console: http:\/\/localhost:9000\/admin\/$/m);
     assert.match(stdout, /No users yet: create the first one with gatehouse users create .*--data-dir /);
   } finally {
     child.kill('SIGTERM');
