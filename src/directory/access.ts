@@ -35,14 +35,50 @@ const noMemo: Memo = (_key, load) => load();
  * active app. Asked on every authorization, token, userinfo and introspection request, so that a
  * change in the directory takes effect at once on every node.
  */
-export function createAccessResolver(db: Kysely<Database>, options: { memo?: Memo; read?: ReadFn; consoleApp?: AppRow } = {}) {
+export interface AccessResolverOptions {
+  memo?: Memo;
+  read?: ReadFn;
+  consoleApp?: AppRow;
+  /**
+   * Keep app rows and decisions in memory while the directory version (migration 004, SQLite only)
+   * stays the same: each request then reads one counter instead of the directory.
+   */
+  versioned?: boolean;
+}
+
+const VERSION = 'select version from directory_version where id = 1';
+/** A bound on memory; a directory with more active (user, app) pairs than this just reads more. */
+const MAX_CACHED = 10_000;
+
+export function createAccessResolver(db: Kysely<Database>, options: AccessResolverOptions = {}) {
   const memo = options.memo ?? noMemo;
   const read = options.read ?? readThrough(db as Kysely<unknown>);
   const consoleApp = options.consoleApp;
+  const cache = options.versioned ? { version: Number.NaN, apps: new Map<string, AppRow | undefined>(), decisions: new Map<string, AccessDecision>() } : undefined;
+
+  /** The loaded value, from memory while the directory has not changed since it was loaded. */
+  async function remembered<K extends 'apps' | 'decisions', V>(kind: K, key: string, load: () => Promise<V>): Promise<V> {
+    if (!cache) return load();
+    const version = await memo('directory-version', async () => (await read<{ version: number }>(VERSION, []))[0]?.version ?? Number.NaN);
+    if (version !== cache.version) {
+      cache.version = version;
+      cache.apps.clear();
+      cache.decisions.clear();
+    }
+    const map = cache[kind] as Map<string, V>;
+    if (map.has(key)) return map.get(key) as V;
+    const value = await load();
+    // Loaded after the version was read, so it is at least that fresh; unless the version moved meanwhile.
+    if (cache.version === version) {
+      if (map.size >= MAX_CACHED) map.clear();
+      map.set(key, value);
+    }
+    return value;
+  }
 
   function appRow(clientId: string): Promise<AppRow | undefined> {
     if (clientId === consoleApp?.client_id) return Promise.resolve(consoleApp);
-    return memo(`app:${clientId}`, async () => (await read<AppRow>(APP_BY_CLIENT_ID, [clientId]))[0]);
+    return memo(`app:${clientId}`, () => remembered('apps', clientId, async () => (await read<AppRow>(APP_BY_CLIENT_ID, [clientId]))[0]));
   }
 
   async function decide(userId: string, clientId: string): Promise<AccessDecision> {
@@ -71,7 +107,10 @@ export function createAccessResolver(db: Kysely<Database>, options: { memo?: Mem
   return {
     /** The app behind a client_id, active or not. */
     appRow,
-    decide: (userId: string, clientId: string): Promise<AccessDecision> => memo(`decide:${userId}\n${clientId}`, () => decide(userId, clientId)),
+    decide: (userId: string, clientId: string): Promise<AccessDecision> => {
+      const key = `${userId}\n${clientId}`;
+      return memo(`decide:${key}`, () => remembered('decisions', key, () => decide(userId, clientId)));
+    },
   };
 }
 

@@ -3,6 +3,7 @@ import Provider, { type Configuration, errors, type KoaContextWithOIDC, interact
 import { createAccessResolver } from '../directory/access.ts';
 import { consoleAppRow } from '../directory/console-app.ts';
 import { clientSecretMatches } from '../directory/secrets.ts';
+import type { DialectName } from '../storage/db.ts';
 import type { ReadFn } from '../storage/read.ts';
 import type { Database } from '../storage/schema.ts';
 import { APP_CLAIMS, type ClaimsWithApp, createFindAccount } from './account.ts';
@@ -49,6 +50,8 @@ export interface ProviderDependencies {
   db: Kysely<Database>;
   /** The storage's fast read path for the hot queries. */
   read: ReadFn;
+  /** On SQLite, access decisions are kept in memory while the directory version stands (directory/access.ts). */
+  dialect: DialectName;
   jwks: { keys: object[] };
   secret: Buffer;
   trustProxy: boolean;
@@ -89,7 +92,7 @@ function claimsForScopes(scopes: Set<string>): Set<string> {
 }
 
 export function createProvider(deps: ProviderDependencies): Provider {
-  const access = createAccessResolver(deps.db, { memo: perRequest, read: deps.read, consoleApp: consoleAppRow(deps.issuer) });
+  const access = createAccessResolver(deps.db, { memo: perRequest, read: deps.read, consoleApp: consoleAppRow(deps.issuer), versioned: deps.dialect === 'sqlite' });
   const Adapter = createAdapterClass(deps.db, access, deps.read);
   const policy = interactionPolicy.base();
   // Runs first on every authorization request, while the raw request is still at hand; the

@@ -4,13 +4,14 @@ import { exclusive } from './lock.ts';
 import * as initial from './migrations/001_initial.ts';
 import * as payloadAccount from './migrations/002_payload_account.ts';
 import * as adminApi from './migrations/003_admin_api.ts';
+import * as directoryVersion from './migrations/004_directory_version.ts';
 import type { Database } from './schema.ts';
 
 interface Migration {
   version: number;
   name: string;
   // biome-ignore lint/suspicious/noExplicitAny: migrations run against the schema of their own time
-  up(db: Kysely<any>): Promise<void>;
+  up(db: Kysely<any>, dialect: DialectName): Promise<void>;
 }
 
 /** Forward-only and append-only: a released migration is never edited, a new one is added. */
@@ -18,6 +19,7 @@ export const migrations: readonly Migration[] = [
   { version: 1, name: 'initial', up: initial.up },
   { version: 2, name: 'payload_account', up: payloadAccount.up },
   { version: 3, name: 'admin_api', up: adminApi.up },
+  { version: 4, name: 'directory_version', up: directoryVersion.up },
 ];
 
 export async function migrate(db: Kysely<Database>, dialect: DialectName): Promise<void> {
@@ -33,7 +35,7 @@ export async function migrate(db: Kysely<Database>, dialect: DialectName): Promi
     const applied = new Set((await trx.selectFrom('schema_migrations').select('version').execute()).map((r) => r.version));
     for (const migration of migrations) {
       if (applied.has(migration.version)) continue;
-      await migration.up(trx);
+      await migration.up(trx, dialect);
       await trx
         .insertInto('schema_migrations')
         .values({ version: migration.version, name: migration.name, applied_at: new Date().toISOString() })
