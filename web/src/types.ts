@@ -9,6 +9,13 @@ export const ROLE_LABELS: Record<Role, string> = {
   read_only: 'Read Only',
 };
 
+/**
+ * Whether `own` holds every permission of `other`, which the server asks before anyone changes an
+ * administrator, hands out a role or revokes another's API key. The roles nest, most powerful first
+ * (src/directory/roles.ts), so that is their order. Used only to leave out controls the server would refuse.
+ */
+export const roleCovers = (own: Role, other: Role): boolean => ROLES.indexOf(own) <= ROLES.indexOf(other);
+
 /** What a credential may do (src/directory/roles.ts). */
 export type Permission = 'read' | 'helpdesk' | 'directory' | 'security' | 'settings';
 

@@ -1,4 +1,4 @@
-import { ActionIcon, Alert, Center, CopyButton, Group, Pagination, Stack, Text, TextInput, Title, Tooltip } from '@mantine/core';
+import { ActionIcon, Alert, Button, Center, CopyButton, Group, type MantineSpacing, Pagination, Stack, Text, TextInput, Title, Tooltip } from '@mantine/core';
 import type { UseFormReturnType } from '@mantine/form';
 import { notifications } from '@mantine/notifications';
 import { IconAlertTriangle, IconCheck, IconCopy } from '@tabler/icons-react';
@@ -111,4 +111,18 @@ export const formatTime = (iso: string | null | undefined): string => (iso ? new
 /** A button for a write the role may not do: not shown at all. */
 export function IfAllowed({ allowed, children }: { allowed: boolean; children: ReactNode }) {
   return allowed ? children : null;
+}
+
+/** A dialog form's last row, the same in every dialog: Cancel, then the submit button that says what it does. */
+export function FormButtons({ submitLabel, submitting, onCancel, mt }: { submitLabel: string; submitting: boolean; onCancel: () => void; mt?: MantineSpacing }) {
+  return (
+    <Group justify="flex-end" {...(mt ? { mt } : {})}>
+      <Button variant="default" onClick={onCancel}>
+        Cancel
+      </Button>
+      <Button type="submit" loading={submitting}>
+        {submitLabel}
+      </Button>
+    </Group>
+  );
 }

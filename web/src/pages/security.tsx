@@ -1,4 +1,4 @@
-import { Badge, Button, Group, Loader, Modal, SegmentedControl, Select, Skeleton, Stack, Table, Tabs, Text, TextInput, VisuallyHidden } from '@mantine/core';
+import { Badge, Button, Group, Loader, Modal, SegmentedControl, Select, Skeleton, Stack, Table, Text, TextInput } from '@mantine/core';
 import { DateInput } from '@mantine/dates';
 import { hasLength, useForm } from '@mantine/form';
 import { useDebouncedValue } from '@mantine/hooks';
@@ -6,47 +6,26 @@ import { IconApi, IconKey, IconPlus, IconRefresh } from '@tabler/icons-react';
 import { useMutation, useQueries, useQuery, useQueryClient } from '@tanstack/react-query';
 import dayjs from 'dayjs';
 import { useMemo, useState } from 'react';
-import { useSearchParams } from 'react-router';
 import { api } from '../api.ts';
 import { useConfirm } from '../components/confirm.tsx';
 import { type OneTimeSecret, SecretDialog } from '../components/secret-dialog.tsx';
-import { EmptyState, ErrorAlert, PageHeader, formatTime, notifyError, notifySuccess, showApiErrors } from '../components/ui.tsx';
+import { ActionsHeader } from '../components/table.tsx';
+import { EmptyState, ErrorAlert, FormButtons, PageHeader, formatTime, notifyError, notifySuccess, showApiErrors } from '../components/ui.tsx';
+import { UrlTabs } from '../components/url-tabs.tsx';
 import { useSession } from '../session.tsx';
-import { type ApiKey, type Page, ROLE_LABELS, ROLES, type Role, type SigningKey, type User } from '../types.ts';
-
-/**
- * Each role's permissions include those of every role after it in ROLES (src/directory/roles.ts),
- * so one role covers another exactly when it comes first or is the same.
- */
-const roleCovers = (role: Role, other: Role): boolean => ROLES.indexOf(role) <= ROLES.indexOf(other);
-
-const TABS = ['signing-keys', 'api-keys'] as const;
-type SecurityTab = (typeof TABS)[number];
+import { type ApiKey, type Page, ROLE_LABELS, type Role, type SigningKey, type User, roleCovers } from '../types.ts';
 
 /** Security: the keys that sign ID tokens, and administrators' API keys (one tab each, the tab kept in the URL). */
 export function SecurityPage() {
-  const [params, setParams] = useSearchParams();
-  const requested = params.get('tab');
-  const tab: SecurityTab = TABS.find((name) => name === requested) ?? 'signing-keys';
   return (
     <>
       <PageHeader title="Security" description="The keys that sign ID tokens for SSO applications, and the API keys administrators use to call the directory API." />
-      <Tabs value={tab} onChange={(value) => setParams(value === 'api-keys' ? { tab: value } : {}, { replace: true })} keepMounted={false}>
-        <Tabs.List mb="lg">
-          <Tabs.Tab value="signing-keys" leftSection={<IconKey size={16} />}>
-            Signing Keys
-          </Tabs.Tab>
-          <Tabs.Tab value="api-keys" leftSection={<IconApi size={16} />}>
-            API Keys
-          </Tabs.Tab>
-        </Tabs.List>
-        <Tabs.Panel value="signing-keys">
-          <SigningKeys />
-        </Tabs.Panel>
-        <Tabs.Panel value="api-keys">
-          <ApiKeys />
-        </Tabs.Panel>
-      </Tabs>
+      <UrlTabs
+        tabs={[
+          { value: 'signing-keys', label: 'Signing Keys', icon: <IconKey size={16} />, panel: <SigningKeys /> },
+          { value: 'api-keys', label: 'API Keys', icon: <IconApi size={16} />, panel: <ApiKeys /> },
+        ]}
+      />
     </>
   );
 }
@@ -268,9 +247,7 @@ function ApiKeys() {
                 <Table.Th>Expires</Table.Th>
                 <Table.Th>Last used</Table.Th>
                 <Table.Th>Status</Table.Th>
-                <Table.Th>
-                  <VisuallyHidden>Actions</VisuallyHidden>
-                </Table.Th>
+                <ActionsHeader />
               </Table.Tr>
             </Table.Thead>
             <Table.Tbody>
@@ -428,14 +405,7 @@ function CreateApiKeyDialog({ onClose, onCreated }: { onClose: () => void; onCre
             popoverProps={{ withinPortal: true }}
             {...form.getInputProps('expires')}
           />
-          <Group justify="flex-end" mt="sm">
-            <Button variant="default" onClick={onClose}>
-              Cancel
-            </Button>
-            <Button type="submit" loading={create.isPending}>
-              Create key
-            </Button>
-          </Group>
+          <FormButtons submitLabel="Create key" submitting={create.isPending} onCancel={onClose} mt="sm" />
         </Stack>
       </form>
     </Modal>

@@ -1,4 +1,4 @@
-import { Alert, Badge, Button, Group, Loader, Paper, SimpleGrid, Stack, Text, Title } from '@mantine/core';
+import { Alert, Button, Group, Loader, Paper, SimpleGrid, Stack, Text, Title } from '@mantine/core';
 import { IconAlertTriangle, IconKey, IconPlayerPause, IconPlayerPlay, IconTrash } from '@tabler/icons-react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
@@ -6,20 +6,13 @@ import { useNavigate, useParams } from 'react-router';
 import { ApiError, api } from '../../api.ts';
 import { AppIcon } from '../../components/app-icon.tsx';
 import { useConfirm } from '../../components/confirm.tsx';
+import { AppStatusBadge } from '../../components/directory.tsx';
 import { type OneTimeSecret, SecretDialog } from '../../components/secret-dialog.tsx';
 import { CopyField, EmptyState, ErrorAlert, PageHeader, formatTime, notifyError, notifySuccess } from '../../components/ui.tsx';
 import { useCan } from '../../session.tsx';
 import { type App, AUTH_METHOD_LABELS, type Group as UserGroup } from '../../types.ts';
 import { type AppFormValues, type AppTab, AppFormTabs, appToValues, iconBlob, placeApiErrors, tabOfErrors, useAppForm, valuesToInput } from './form.tsx';
 import { BackToApps, credentialsDialog } from './new.tsx';
-
-export function StatusBadge({ active }: { active: boolean }) {
-  return (
-    <Badge color={active ? 'green' : 'gray'} variant="light">
-      {active ? 'Active' : 'Inactive'}
-    </Badge>
-  );
-}
 
 /** /apps/:id — the app's settings in the same tabs as when it was added, plus what to paste into the app. */
 export function AppPage() {
@@ -211,7 +204,7 @@ function AppDetails({ app, boundGroups }: { app: App; boundGroups: UserGroup[] }
         }
         description={
           <Group gap="xs" component="span">
-            <StatusBadge active={app.active} />
+            <AppStatusBadge active={app.active} />
             <span>Custom OIDC App · created {formatTime(app.created)}</span>
           </Group>
         }

@@ -1,15 +1,14 @@
-import { Anchor, Button, Code, Group, Loader, Stack, Table, Text, TextInput } from '@mantine/core';
+import { Button, Code, Loader, Stack, Table, TextInput } from '@mantine/core';
 import { useDebouncedValue } from '@mantine/hooks';
 import { IconPlus, IconSearch } from '@tabler/icons-react';
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { useEffect, useRef, useState } from 'react';
 import { Link, useSearchParams } from 'react-router';
 import { api } from '../../api.ts';
-import { AppIcon } from '../../components/app-icon.tsx';
+import { AppName, AppStatusBadge } from '../../components/directory.tsx';
 import { EmptyState, ErrorAlert, PageHeader, Pager } from '../../components/ui.tsx';
 import { useCan } from '../../session.tsx';
 import { type App, AUTH_METHOD_LABELS, type Page } from '../../types.ts';
-import { StatusBadge } from './detail.tsx';
 
 const PAGE_SIZE = 20;
 
@@ -85,22 +84,10 @@ export function AppsPage() {
                     {apps.data.data.map((app) => (
                       <Table.Tr key={app.id}>
                         <Table.Td>
-                          <StatusBadge active={app.active} />
+                          <AppStatusBadge active={app.active} />
                         </Table.Td>
                         <Table.Td>
-                          <Group gap="sm" wrap="nowrap">
-                            <AppIcon app={app} />
-                            <div>
-                              <Anchor component={Link} to={`/apps/${app.id}`} fw={500}>
-                                {app.label}
-                              </Anchor>
-                              {app.description ? (
-                                <Text size="xs" c="dimmed" lineClamp={1}>
-                                  {app.description}
-                                </Text>
-                              ) : null}
-                            </div>
-                          </Group>
+                          <AppName app={app} />
                         </Table.Td>
                         <Table.Td>
                           <Code>{app.client_id}</Code>

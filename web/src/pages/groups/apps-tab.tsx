@@ -1,10 +1,10 @@
-import { ActionIcon, Anchor, Badge, Code, Group, Loader, Stack, Table, Text, Tooltip, VisuallyHidden } from '@mantine/core';
+import { Code, Loader, Stack, Table, Text } from '@mantine/core';
 import { IconLink, IconUnlink } from '@tabler/icons-react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { Link } from 'react-router';
 import { api } from '../../api.ts';
-import { AppIcon } from '../../components/app-icon.tsx';
 import { useConfirm } from '../../components/confirm.tsx';
+import { AppName, AppStatusBadge } from '../../components/directory.tsx';
+import { ActionsHeader, RemoveRowButton } from '../../components/table.tsx';
 import { EmptyState, ErrorAlert, notifyError, notifySuccess } from '../../components/ui.tsx';
 import { useCan } from '../../session.tsx';
 import type { App, Group as UserGroup, Page } from '../../types.ts';
@@ -95,46 +95,24 @@ export function AppsTab({ group }: { group: UserGroup }) {
                 <Table.Th>Application</Table.Th>
                 <Table.Th>Status</Table.Th>
                 <Table.Th visibleFrom="md">Client ID</Table.Th>
-                {canWrite ? (
-                  <Table.Th>
-                    <VisuallyHidden>Actions</VisuallyHidden>
-                  </Table.Th>
-                ) : null}
+                {canWrite ? <ActionsHeader /> : null}
               </Table.Tr>
             </Table.Thead>
             <Table.Tbody>
               {apps.data.map((app) => (
                 <Table.Tr key={app.id}>
                   <Table.Td>
-                    <Group gap="sm" wrap="nowrap">
-                      <AppIcon app={app} />
-                      <div>
-                        <Anchor component={Link} to={`/apps/${app.id}`} fw={500}>
-                          {app.label}
-                        </Anchor>
-                        {app.description ? (
-                          <Text size="xs" c="dimmed" lineClamp={1}>
-                            {app.description}
-                          </Text>
-                        ) : null}
-                      </div>
-                    </Group>
+                    <AppName app={app} />
                   </Table.Td>
                   <Table.Td>
-                    <Badge variant="light" color={app.active ? 'green' : 'gray'}>
-                      {app.active ? 'Active' : 'Inactive'}
-                    </Badge>
+                    <AppStatusBadge active={app.active} />
                   </Table.Td>
                   <Table.Td visibleFrom="md">
                     <Code>{app.client_id}</Code>
                   </Table.Td>
                   {canWrite ? (
                     <Table.Td ta="right">
-                      <Tooltip label="Unbind from group" withArrow>
-                        <ActionIcon variant="subtle" color="red" aria-label={`Unbind ${app.label}`} onClick={() => void askToUnbind(app)}>
-                          <IconUnlink size={18} />
-                        </ActionIcon>
-                      </Tooltip>
+                      <RemoveRowButton tooltip="Unbind from group" label={`Unbind ${app.label}`} icon={<IconUnlink size={18} />} onClick={() => void askToUnbind(app)} />
                     </Table.Td>
                   ) : null}
                 </Table.Tr>

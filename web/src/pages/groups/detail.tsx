@@ -1,26 +1,22 @@
-import { Alert, Anchor, Button, DataList, Group, Loader, Stack, Tabs, Text, TextInput, Textarea } from '@mantine/core';
+import { Alert, Anchor, Button, DataList, Group, Loader, Stack, Text, TextInput, Textarea } from '@mantine/core';
 import { useForm } from '@mantine/form';
 import { IconApps, IconArrowLeft, IconInfoCircle, IconTrash, IconUsers } from '@tabler/icons-react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { Link, useNavigate, useParams, useSearchParams } from 'react-router';
+import { Link, useNavigate, useParams } from 'react-router';
 import { ApiError, api } from '../../api.ts';
 import { useConfirm } from '../../components/confirm.tsx';
+import { BuiltinBadge } from '../../components/directory.tsx';
 import { CopyField, EmptyState, ErrorAlert, PageHeader, formatTime, notifyError, notifySuccess } from '../../components/ui.tsx';
+import { UrlTabs } from '../../components/url-tabs.tsx';
 import { useCan } from '../../session.tsx';
 import type { Group as UserGroup } from '../../types.ts';
 import { AppsTab } from './apps-tab.tsx';
 import { MembersTab } from './members-tab.tsx';
-import { ALL_USERS_EXPLANATION, BuiltinBadge, type GroupFormValues, groupKeys, groupValidation, showGroupErrors, useTakenNameWarning } from './shared.tsx';
-
-const TABS = ['details', 'users', 'apps'] as const;
-type Tab = (typeof TABS)[number];
+import { ALL_USERS_EXPLANATION, type GroupFormValues, groupKeys, groupValidation, showGroupErrors, useTakenNameWarning } from './shared.tsx';
 
 /** One group, with JumpCloud's tabs: Details, Users (members) and Applications (bindings). The tab is in the address. */
 export function GroupPage() {
   const { id = '' } = useParams();
-  const [params, setParams] = useSearchParams();
-  const requested = params.get('tab');
-  const tab: Tab = TABS.find((t) => t === requested) ?? 'details';
   const group = useQuery({ queryKey: groupKeys.detail(id), queryFn: () => api.get<UserGroup>(`/groups/${encodeURIComponent(id)}`), retry: (count, error) => !(error instanceof ApiError && error.status === 404) && count < 1 });
 
   const back = (
@@ -61,42 +57,13 @@ export function GroupPage() {
         description={data.description || undefined}
         actions={<DeleteGroupButton group={data} />}
       />
-      <Tabs
-        value={tab}
-        onChange={(value) =>
-          setParams(
-            (current) => {
-              const next = new URLSearchParams(current);
-              if (value && value !== 'details') next.set('tab', value);
-              else next.delete('tab');
-              return next;
-            },
-            { replace: true },
-          )
-        }
-        keepMounted={false}
-      >
-        <Tabs.List mb="lg">
-          <Tabs.Tab value="details" leftSection={<IconInfoCircle size={16} />}>
-            Details
-          </Tabs.Tab>
-          <Tabs.Tab value="users" leftSection={<IconUsers size={16} />}>
-            Users
-          </Tabs.Tab>
-          <Tabs.Tab value="apps" leftSection={<IconApps size={16} />}>
-            Applications
-          </Tabs.Tab>
-        </Tabs.List>
-        <Tabs.Panel value="details">
-          <DetailsTab group={data} />
-        </Tabs.Panel>
-        <Tabs.Panel value="users">
-          <MembersTab group={data} />
-        </Tabs.Panel>
-        <Tabs.Panel value="apps">
-          <AppsTab group={data} />
-        </Tabs.Panel>
-      </Tabs>
+      <UrlTabs
+        tabs={[
+          { value: 'details', label: 'Details', icon: <IconInfoCircle size={16} />, panel: <DetailsTab group={data} /> },
+          { value: 'users', label: 'Users', icon: <IconUsers size={16} />, panel: <MembersTab group={data} /> },
+          { value: 'apps', label: 'Applications', icon: <IconApps size={16} />, panel: <AppsTab group={data} /> },
+        ]}
+      />
     </>
   );
 }

@@ -1,15 +1,17 @@
-import { Anchor, Button, Group, Loader, Modal, Stack, Table, Text, TextInput, Textarea } from '@mantine/core';
+import { Button, Loader, Modal, Stack, Table, TextInput, Textarea } from '@mantine/core';
 import { useForm } from '@mantine/form';
 import { useDebouncedValue } from '@mantine/hooks';
 import { IconPlus, IconSearch } from '@tabler/icons-react';
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
-import { Link, useNavigate, useSearchParams } from 'react-router';
+import { useNavigate, useSearchParams } from 'react-router';
 import { api } from '../../api.ts';
-import { EmptyState, ErrorAlert, PageHeader, Pager, notifySuccess } from '../../components/ui.tsx';
+import { GroupName } from '../../components/directory.tsx';
+import { TextOrDash } from '../../components/table.tsx';
+import { EmptyState, ErrorAlert, FormButtons, PageHeader, Pager, notifySuccess } from '../../components/ui.tsx';
 import { useCan } from '../../session.tsx';
 import type { Group as UserGroup, Page } from '../../types.ts';
-import { BuiltinBadge, type GroupFormValues, type ListedGroup, PAGE_SIZE, groupKeys, groupValidation, showGroupErrors, useTakenNameWarning } from './shared.tsx';
+import { type GroupFormValues, type ListedGroup, PAGE_SIZE, groupKeys, groupValidation, showGroupErrors, useTakenNameWarning } from './shared.tsx';
 
 /** User Groups: every group with its member count, searchable by name; the search and page live in the address. */
 export function GroupsPage() {
@@ -96,17 +98,10 @@ export function GroupsPage() {
                 {groups.data.data.map((group) => (
                   <Table.Tr key={group.id}>
                     <Table.Td>
-                      <Group gap="xs" wrap="nowrap">
-                        <Anchor component={Link} to={`/groups/${group.id}`} fw={500}>
-                          {group.name}
-                        </Anchor>
-                        {group.builtin ? <BuiltinBadge /> : null}
-                      </Group>
+                      <GroupName group={group} />
                     </Table.Td>
                     <Table.Td visibleFrom="sm">
-                      <Text size="sm" lineClamp={2} {...(group.description ? {} : { c: 'dimmed' })}>
-                        {group.description || '—'}
-                      </Text>
+                      <TextOrDash text={group.description} lineClamp={2} />
                     </Table.Td>
                     <Table.Td ta="right">{group.member_count}</Table.Td>
                   </Table.Tr>
@@ -150,14 +145,7 @@ function CreateGroupModal({ opened, onClose }: { opened: boolean; onClose: () =>
         <Stack>
           <TextInput label="Name" description="Unique; capitals don't make a name different." withAsterisk data-autofocus {...form.getInputProps('name')} />
           <Textarea label="Description" description="What the group is for (optional)." autosize minRows={2} maxRows={6} {...form.getInputProps('description')} />
-          <Group justify="flex-end">
-            <Button variant="default" onClick={close}>
-              Cancel
-            </Button>
-            <Button type="submit" loading={create.isPending}>
-              Create group
-            </Button>
-          </Group>
+          <FormButtons submitLabel="Create group" submitting={create.isPending} onCancel={close} />
         </Stack>
       </form>
     </Modal>

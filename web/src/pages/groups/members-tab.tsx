@@ -1,4 +1,4 @@
-import { ActionIcon, Alert, Anchor, Badge, Loader, Stack, Table, TextInput, Tooltip, VisuallyHidden } from '@mantine/core';
+import { Alert, Anchor, Loader, Stack, Table, TextInput } from '@mantine/core';
 import { useDebouncedValue } from '@mantine/hooks';
 import { IconInfoCircle, IconSearch, IconUserMinus, IconUserPlus } from '@tabler/icons-react';
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
@@ -6,17 +6,13 @@ import { useState } from 'react';
 import { Link } from 'react-router';
 import { api } from '../../api.ts';
 import { useConfirm } from '../../components/confirm.tsx';
+import { UserStateBadge, nameOf } from '../../components/directory.tsx';
+import { ActionsHeader, RemoveRowButton } from '../../components/table.tsx';
 import { EmptyState, ErrorAlert, Pager, notifyError, notifySuccess } from '../../components/ui.tsx';
 import { useCan } from '../../session.tsx';
-import type { Group as UserGroup, Page, User, UserState } from '../../types.ts';
+import type { Group as UserGroup, Page, User } from '../../types.ts';
 import { SearchPicker } from './picker.tsx';
-import { ALL_USERS_EXPLANATION, PAGE_SIZE, groupKeys, personName } from './shared.tsx';
-
-const STATES: Record<UserState, { label: string; color: string }> = {
-  STAGED: { label: 'Staged', color: 'yellow' },
-  ACTIVATED: { label: 'Activated', color: 'green' },
-  SUSPENDED: { label: 'Suspended', color: 'red' },
-};
+import { ALL_USERS_EXPLANATION, PAGE_SIZE, groupKeys } from './shared.tsx';
 
 /** The Users tab: the group's members, searchable and paged; adding and removing them unless the group is All Users. */
 export function MembersTab({ group }: { group: UserGroup }) {
@@ -65,7 +61,7 @@ export function MembersTab({ group }: { group: UserGroup }) {
   const askToRemove = async (user: User) => {
     const confirmed = await confirm({
       title: `Remove ${user.username} from "${group.name}"?`,
-      message: `${personName(user)} stays in the directory but can no longer sign in to the applications they reach only through this group.`,
+      message: `${nameOf(user)} stays in the directory but can no longer sign in to the applications they reach only through this group.`,
       confirmLabel: 'Remove from group',
     });
     if (confirmed) remove.mutate(user);
@@ -85,7 +81,7 @@ export function MembersTab({ group }: { group: UserGroup }) {
           placeholder="Search by name, username or email"
           queryKey={[...groupKeys.detail(group.id), 'user-picker']}
           search={async (term) => (await api.get<Page<User>>('/users', { limit: 20, search: term })).data}
-          toOption={(user) => ({ value: user.id, label: personName(user) === user.username ? user.username : `${personName(user)} (${user.username})`, hint: user.email })}
+          toOption={(user) => ({ value: user.id, label: nameOf(user) === user.username ? user.username : `${nameOf(user)} (${user.username})`, hint: user.email })}
           actionLabel="Add to group"
           actionIcon={<IconUserPlus size={16} />}
           busy={add.isPending}
@@ -122,11 +118,7 @@ export function MembersTab({ group }: { group: UserGroup }) {
                   <Table.Th visibleFrom="md">Username</Table.Th>
                   <Table.Th>Email</Table.Th>
                   <Table.Th>Status</Table.Th>
-                  {canChange ? (
-                    <Table.Th>
-                      <VisuallyHidden>Actions</VisuallyHidden>
-                    </Table.Th>
-                  ) : null}
+                  {canChange ? <ActionsHeader /> : null}
                 </Table.Tr>
               </Table.Thead>
               <Table.Tbody>
@@ -134,23 +126,17 @@ export function MembersTab({ group }: { group: UserGroup }) {
                   <Table.Tr key={user.id}>
                     <Table.Td>
                       <Anchor component={Link} to={`/users/${user.id}`}>
-                        {personName(user)}
+                        {nameOf(user)}
                       </Anchor>
                     </Table.Td>
                     <Table.Td visibleFrom="md">{user.username}</Table.Td>
                     <Table.Td>{user.email}</Table.Td>
                     <Table.Td>
-                      <Badge variant="light" color={STATES[user.state].color}>
-                        {STATES[user.state].label}
-                      </Badge>
+                      <UserStateBadge state={user.state} />
                     </Table.Td>
                     {canChange ? (
                       <Table.Td ta="right">
-                        <Tooltip label="Remove from group" withArrow>
-                          <ActionIcon variant="subtle" color="red" aria-label={`Remove ${user.username} from group`} onClick={() => void askToRemove(user)}>
-                            <IconUserMinus size={18} />
-                          </ActionIcon>
-                        </Tooltip>
+                        <RemoveRowButton tooltip="Remove from group" label={`Remove ${user.username} from group`} icon={<IconUserMinus size={18} />} onClick={() => void askToRemove(user)} />
                       </Table.Td>
                     ) : null}
                   </Table.Tr>

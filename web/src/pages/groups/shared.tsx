@@ -1,11 +1,10 @@
-import { Badge } from '@mantine/core';
 import type { UseFormReturnType } from '@mantine/form';
 import { useDebouncedValue } from '@mantine/hooks';
 import { useQuery } from '@tanstack/react-query';
 import { useEffect } from 'react';
 import { ApiError, api } from '../../api.ts';
 import { showApiErrors } from '../../components/ui.tsx';
-import type { Group, User } from '../../types.ts';
+import type { Group } from '../../types.ts';
 
 /** A group as GET /groups lists it: with its member count. */
 export interface ListedGroup extends Group {
@@ -80,15 +79,3 @@ export function useTakenNameWarning(form: UseFormReturnType<GroupFormValues>, ow
     if (takenBy && typed.toLowerCase() === takenBy.toLowerCase()) setFieldError('name', `A group named "${takenBy}" already exists.`);
   }, [takenBy, typed, setFieldError]);
 }
-
-export function BuiltinBadge() {
-  return (
-    <Badge variant="light" color="gray">
-      Built in
-    </Badge>
-  );
-}
-
-/** The name people know a user by: display name, else first and last name, else the username. */
-export const personName = (user: Pick<User, 'displayname' | 'firstname' | 'lastname' | 'username'>): string =>
-  user.displayname.trim() || `${user.firstname} ${user.lastname}`.trim() || user.username;

@@ -1,12 +1,12 @@
-import { Button, Group, Modal, PasswordInput, Radio, Select, SimpleGrid, Stack, Switch, TextInput } from '@mantine/core';
+import { Modal, PasswordInput, Radio, Select, SimpleGrid, Stack, Switch, TextInput } from '@mantine/core';
 import { useForm } from '@mantine/form';
 import { useMediaQuery } from '@mantine/hooks';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { api } from '../../api.ts';
-import { notifySuccess } from '../../components/ui.tsx';
+import { FormButtons, notifySuccess } from '../../components/ui.tsx';
 import { useSession } from '../../session.tsx';
 import type { Role, User } from '../../types.ts';
-import { MIN_PASSWORD_LENGTH, NO_ROLE, STATE_DESCRIPTIONS, roleOptions, showUserErrors, userKeys, validateEmail, validateName, validatePassword, validateUsername } from './shared.tsx';
+import { MIN_PASSWORD_LENGTH, NO_ROLE, STATE_DESCRIPTIONS, profileValidation, roleOptions, showUserErrors, userKeys, validatePassword } from './shared.tsx';
 
 interface NewUser {
   username: string;
@@ -32,11 +32,7 @@ export function CreateUserModal({ opened, onClose }: { opened: boolean; onClose:
     initialValues: EMPTY,
     validateInputOnChange: true,
     validate: {
-      username: validateUsername,
-      email: validateEmail,
-      firstname: validateName,
-      lastname: validateName,
-      displayname: validateName,
+      ...profileValidation,
       password: (value, values) => (values.withPassword ? validatePassword(value) : null),
     },
   });
@@ -100,14 +96,7 @@ export function CreateUserModal({ opened, onClose }: { opened: boolean; onClose:
               {...form.getInputProps('role')}
             />
           ) : null}
-          <Group justify="flex-end" mt="sm">
-            <Button variant="default" onClick={close}>
-              Cancel
-            </Button>
-            <Button type="submit" loading={create.isPending}>
-              Create user
-            </Button>
-          </Group>
+          <FormButtons submitLabel="Create user" submitting={create.isPending} onCancel={close} mt="sm" />
         </Stack>
       </form>
     </Modal>

@@ -1,30 +1,27 @@
-import { Alert, Anchor, Breadcrumbs, Button, DataList, Group, Loader, Select, SimpleGrid, Stack, Tabs, Text } from '@mantine/core';
+import { Alert, Anchor, Breadcrumbs, Button, DataList, Group, Loader, Select, SimpleGrid, Stack, Text } from '@mantine/core';
 import { useForm } from '@mantine/form';
 import { useDisclosure } from '@mantine/hooks';
 import { IconApps, IconId, IconInfoCircle, IconKey, IconLockOpen, IconPlayerPause, IconPlayerPlay, IconTrash, IconUsersGroup } from '@tabler/icons-react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { Link, useNavigate, useParams, useSearchParams } from 'react-router';
+import { Link, useNavigate, useParams } from 'react-router';
 import { ApiError, api } from '../../api.ts';
 import { useConfirm } from '../../components/confirm.tsx';
+import { UserStateBadge, nameOf } from '../../components/directory.tsx';
 import { CopyField, EmptyState, ErrorAlert, PageHeader, formatTime, notifyError, notifySuccess } from '../../components/ui.tsx';
+import { UrlTabs } from '../../components/url-tabs.tsx';
 import { useSession } from '../../session.tsx';
-import { ROLE_LABELS, type Role, type User } from '../../types.ts';
+import { ROLE_LABELS, type Role, type User, roleCovers } from '../../types.ts';
 import { UserAppsTab, UserGroupsTab } from './membership.tsx';
 import { ResetPasswordModal } from './password.tsx';
 import { ProfileForm, ProfileView, Section, profileKey } from './profile.tsx';
-import { LockedBadge, NO_ROLE, RoleBadge, STATE_DESCRIPTIONS, StateBadge, nameOf, roleCovers, roleOptions, showUserErrors, userKeys } from './shared.tsx';
-
-const TABS = ['details', 'groups', 'apps'] as const;
+import { LockedBadge, NO_ROLE, RoleBadge, STATE_DESCRIPTIONS, roleOptions, showUserErrors, userKeys } from './shared.tsx';
 
 /** Whether someone with role `own` may change `user` (the server refuses changes to administrators above one's role). */
 const mayChange = (own: Role, user: User): boolean => !user.role || roleCovers(own, user.role);
-type Tab = (typeof TABS)[number];
 
 /** One user, JumpCloud-style: who they are and what can be done to them on top, then Details, User Groups and Applications. */
 export function UserPage() {
   const { id = '' } = useParams();
-  const [params, setParams] = useSearchParams();
-  const tab: Tab = TABS.find((value) => value === params.get('tab')) ?? 'details';
   const user = useQuery({
     queryKey: userKeys.detail(id),
     queryFn: () => api.get<User>(`/users/${encodeURIComponent(id)}`),
@@ -78,32 +75,17 @@ export function UserPage() {
         actions={<UserActions user={current} />}
       />
       <Group gap="xs" mt={-8} mb="lg">
-        <StateBadge state={current.state} />
+        <UserStateBadge state={current.state} />
         {current.account_locked ? <LockedBadge /> : null}
         {current.role ? <RoleBadge role={current.role} /> : null}
       </Group>
-      <Tabs value={tab} onChange={(value) => setParams(value && value !== 'details' ? { tab: value } : {}, { replace: true })} keepMounted={false}>
-        <Tabs.List mb="lg">
-          <Tabs.Tab value="details" leftSection={<IconId size={16} />}>
-            Details
-          </Tabs.Tab>
-          <Tabs.Tab value="groups" leftSection={<IconUsersGroup size={16} />}>
-            User Groups
-          </Tabs.Tab>
-          <Tabs.Tab value="apps" leftSection={<IconApps size={16} />}>
-            Applications
-          </Tabs.Tab>
-        </Tabs.List>
-        <Tabs.Panel value="details">
-          <DetailsTab user={current} />
-        </Tabs.Panel>
-        <Tabs.Panel value="groups">
-          <UserGroupsTab user={current} />
-        </Tabs.Panel>
-        <Tabs.Panel value="apps">
-          <UserAppsTab user={current} />
-        </Tabs.Panel>
-      </Tabs>
+      <UrlTabs
+        tabs={[
+          { value: 'details', label: 'Details', icon: <IconId size={16} />, panel: <DetailsTab user={current} /> },
+          { value: 'groups', label: 'User Groups', icon: <IconUsersGroup size={16} />, panel: <UserGroupsTab user={current} /> },
+          { value: 'apps', label: 'Applications', icon: <IconApps size={16} />, panel: <UserAppsTab user={current} /> },
+        ]}
+      />
     </>
   );
 }
@@ -215,7 +197,7 @@ function DetailsTab({ user }: { user: User }) {
                 <DataList.ItemLabel>State</DataList.ItemLabel>
                 <DataList.ItemValue>
                   <Group gap="xs">
-                    <StateBadge state={user.state} />
+                    <UserStateBadge state={user.state} />
                     <Text size="sm" c="dimmed">
                       {STATE_DESCRIPTIONS[user.state]}
                     </Text>

@@ -5,11 +5,12 @@ import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { useEffect, useRef, useState } from 'react';
 import { Link, useNavigate, useSearchParams } from 'react-router';
 import { api } from '../../api.ts';
+import { UserStateBadge, nameOf } from '../../components/directory.tsx';
 import { EmptyState, ErrorAlert, PageHeader, Pager } from '../../components/ui.tsx';
 import { useCan } from '../../session.tsx';
 import { ROLE_LABELS, type Page, type User } from '../../types.ts';
 import { CreateUserModal } from './create.tsx';
-import { LockedBadge, StateBadge, nameOf, userKeys } from './shared.tsx';
+import { LockedBadge, userKeys } from './shared.tsx';
 
 const PAGE_SIZE = 50;
 
@@ -191,7 +192,7 @@ function UsersTable({ page, search, onCreate, onOffset }: { page: Page<ListedUse
                   </Table.Td>
                   <Table.Td>{user.email}</Table.Td>
                   <Table.Td>
-                    <StateBadge state={user.state} />
+                    <UserStateBadge state={user.state} />
                   </Table.Td>
                   <Table.Td>
                     {user.account_locked ? (

@@ -1,16 +1,16 @@
-import { ActionIcon, Anchor, Badge, Button, Group, Loader, Paper, Select, Stack, Table, Text, Tooltip, VisuallyHidden } from '@mantine/core';
+import { Button, Group, Loader, Paper, Select, Stack, Table, Text } from '@mantine/core';
 import { useDebouncedValue } from '@mantine/hooks';
 import { IconTrash } from '@tabler/icons-react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
-import { Link } from 'react-router';
 import { api } from '../../api.ts';
-import { AppIcon } from '../../components/app-icon.tsx';
 import { useConfirm } from '../../components/confirm.tsx';
+import { AppName, AppStatusBadge, GroupName, nameOf } from '../../components/directory.tsx';
+import { ActionsHeader, RemoveRowButton, TextOrDash } from '../../components/table.tsx';
 import { EmptyState, ErrorAlert, notifyError, notifySuccess } from '../../components/ui.tsx';
 import { useCan } from '../../session.tsx';
 import type { App, Group as UserGroup, Page, User } from '../../types.ts';
-import { nameOf, userKeys } from './shared.tsx';
+import { userKeys } from './shared.tsx';
 
 /** Membership decides app access, so a change refreshes the user's groups and apps and every group view. */
 function useMembershipChange(user: User) {
@@ -62,45 +62,28 @@ export function UserGroupsTab({ user }: { user: User }) {
               <Table.Tr>
                 <Table.Th>Group</Table.Th>
                 <Table.Th>Description</Table.Th>
-                {mayChange ? (
-                  <Table.Th w={60}>
-                    <VisuallyHidden>Actions</VisuallyHidden>
-                  </Table.Th>
-                ) : null}
+                {mayChange ? <ActionsHeader w={60} /> : null}
               </Table.Tr>
             </Table.Thead>
             <Table.Tbody>
               {groups.data.map((group) => (
                 <Table.Tr key={group.id}>
                   <Table.Td>
-                    <Group gap="xs" wrap="nowrap">
-                      <Anchor component={Link} to={`/groups/${group.id}`} fw={500}>
-                        {group.name}
-                      </Anchor>
-                      {group.builtin ? (
-                        <Badge variant="light" color="gray" size="sm">
-                          Built in
-                        </Badge>
-                      ) : null}
-                    </Group>
+                    <GroupName group={group} badgeSize="sm" />
                   </Table.Td>
                   <Table.Td>
-                    {group.description ? (
-                      <Text size="sm">{group.description}</Text>
-                    ) : (
-                      <Text size="sm" c="dimmed">
-                        —
-                      </Text>
-                    )}
+                    <TextOrDash text={group.description} />
                   </Table.Td>
                   {mayChange ? (
                     <Table.Td>
                       {group.builtin ? null : (
-                        <Tooltip label="Remove from group">
-                          <ActionIcon variant="subtle" color="red" aria-label={`Remove from ${group.name}`} onClick={() => void askToRemove(group)} loading={remove.isPending && remove.variables?.id === group.id}>
-                            <IconTrash size={18} />
-                          </ActionIcon>
-                        </Tooltip>
+                        <RemoveRowButton
+                          tooltip="Remove from group"
+                          label={`Remove from ${group.name}`}
+                          icon={<IconTrash size={18} />}
+                          onClick={() => void askToRemove(group)}
+                          loading={remove.isPending && remove.variables?.id === group.id}
+                        />
                       )}
                     </Table.Td>
                   ) : null}
@@ -191,26 +174,13 @@ export function UserAppsTab({ user }: { user: User }) {
               {apps.data.map((app) => (
                 <Table.Tr key={app.id}>
                   <Table.Td>
-                    <Group gap="sm" wrap="nowrap">
-                      <AppIcon app={app} />
-                      <Anchor component={Link} to={`/apps/${app.id}`} fw={500}>
-                        {app.label}
-                      </Anchor>
-                    </Group>
+                    <AppName app={app} withDescription={false} />
                   </Table.Td>
                   <Table.Td>
-                    {app.description ? (
-                      <Text size="sm">{app.description}</Text>
-                    ) : (
-                      <Text size="sm" c="dimmed">
-                        —
-                      </Text>
-                    )}
+                    <TextOrDash text={app.description} />
                   </Table.Td>
                   <Table.Td>
-                    <Badge variant="light" color={app.active ? 'green' : 'gray'}>
-                      {app.active ? 'Active' : 'Inactive'}
-                    </Badge>
+                    <AppStatusBadge active={app.active} />
                   </Table.Td>
                 </Table.Tr>
               ))}

@@ -1,10 +1,11 @@
-import { Button, Group, Modal, PasswordInput, Stack, Text } from '@mantine/core';
+import { Modal, PasswordInput, Stack, Text } from '@mantine/core';
 import { useForm } from '@mantine/form';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { api } from '../../api.ts';
-import { notifySuccess } from '../../components/ui.tsx';
+import { nameOf } from '../../components/directory.tsx';
+import { FormButtons, notifySuccess } from '../../components/ui.tsx';
 import type { User } from '../../types.ts';
-import { MIN_PASSWORD_LENGTH, nameOf, showUserErrors, userKeys, validatePassword } from './shared.tsx';
+import { MIN_PASSWORD_LENGTH, showUserErrors, userKeys, validatePassword } from './shared.tsx';
 
 /** Reset password: the administrator chooses the new password and passes it on themselves. */
 export function ResetPasswordModal({ user, opened, onClose }: { user: User; opened: boolean; onClose: () => void }) {
@@ -49,14 +50,7 @@ export function ResetPasswordModal({ user, opened, onClose }: { user: User; open
             {...form.getInputProps('password')}
           />
           <PasswordInput label="Repeat the new password" required autoComplete="new-password" {...form.getInputProps('repeat')} />
-          <Group justify="flex-end" mt="sm">
-            <Button variant="default" onClick={close}>
-              Cancel
-            </Button>
-            <Button type="submit" loading={reset.isPending}>
-              Set password
-            </Button>
-          </Group>
+          <FormButtons submitLabel="Set password" submitting={reset.isPending} onCancel={close} mt="sm" />
         </Stack>
       </form>
     </Modal>

@@ -4,19 +4,10 @@ import { IconPlus, IconTrash } from '@tabler/icons-react';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import type { ReactNode } from 'react';
 import { api } from '../../api.ts';
+import { nameOf } from '../../components/directory.tsx';
 import { notifySuccess } from '../../components/ui.tsx';
 import type { User } from '../../types.ts';
-import {
-  type AttributeRow,
-  nameOf,
-  showUserErrors,
-  userKeys,
-  validateAttributeName,
-  validateAttributeValue,
-  validateEmail,
-  validateName,
-  validateUsername,
-} from './shared.tsx';
+import { type AttributeRow, profileValidation, showUserErrors, userKeys, validateAttributeName, validateAttributeValue } from './shared.tsx';
 
 const PROFILE_FIELDS = ['firstname', 'lastname', 'displayname', 'username', 'email'] as const;
 type ProfileField = (typeof PROFILE_FIELDS)[number];
@@ -60,11 +51,7 @@ export function ProfileForm({ user }: { user: User }) {
     initialValues: valuesOf(user),
     validateInputOnChange: true,
     validate: {
-      username: validateUsername,
-      email: validateEmail,
-      firstname: validateName,
-      lastname: validateName,
-      displayname: validateName,
+      ...profileValidation,
       attributes: {
         name: (value, values, path) => validateAttributeName(value, values.attributes, Number(path.split('.')[1])),
         value: validateAttributeValue,

@@ -3,7 +3,7 @@ import type { UseFormReturnType } from '@mantine/form';
 import { IconLock } from '@tabler/icons-react';
 import { ApiError } from '../../api.ts';
 import { showApiErrors } from '../../components/ui.tsx';
-import { ROLES, ROLE_LABELS, type Role, type User, type UserState } from '../../types.ts';
+import { ROLES, ROLE_LABELS, type Role, type UserState, roleCovers } from '../../types.ts';
 
 /** Query keys: everything about users starts with 'users', so one invalidation refreshes lists and pages. */
 export const userKeys = {
@@ -14,13 +14,6 @@ export const userKeys = {
   apps: (id: string) => ['users', id, 'apps'] as const,
 };
 
-/**
- * Whether `own` holds every permission of `other`, which the server asks before anyone changes an
- * administrator or hands out a role. The roles nest, most powerful first (src/directory/roles.ts),
- * so that is their order. Used only to leave out controls the server would refuse.
- */
-export const roleCovers = (own: Role, other: Role): boolean => ROLES.indexOf(own) <= ROLES.indexOf(other);
-
 /** "none" stands for no role: a Select's value can't be null and '' reads as "nothing chosen". */
 export const NO_ROLE = 'none';
 
@@ -30,31 +23,11 @@ export const roleOptions = (own: Role) => [
   ...ROLES.map((role) => ({ value: role, label: ROLE_LABELS[role], disabled: !roleCovers(own, role) })),
 ];
 
-/** The name people know a user by: their display name, else first and last name, else the username. */
-export function nameOf(user: Pick<User, 'displayname' | 'firstname' | 'lastname' | 'username'>): string {
-  return user.displayname.trim() || `${user.firstname} ${user.lastname}`.trim() || user.username;
-}
-
-const STATE_BADGES: Record<UserState, { label: string; color: string }> = {
-  STAGED: { label: 'Staged', color: 'yellow' },
-  ACTIVATED: { label: 'Activated', color: 'green' },
-  SUSPENDED: { label: 'Suspended', color: 'red' },
-};
-
 export const STATE_DESCRIPTIONS: Record<UserState, string> = {
   STAGED: 'Cannot sign in until activated.',
   ACTIVATED: 'Can sign in (with a password).',
   SUSPENDED: 'Cannot sign in; sessions and tokens were ended.',
 };
-
-export function StateBadge({ state, ...props }: { state: UserState } & BadgeProps) {
-  const badge = STATE_BADGES[state];
-  return (
-    <Badge color={badge.color} variant="light" {...props}>
-      {badge.label}
-    </Badge>
-  );
-}
 
 export function LockedBadge(props: BadgeProps) {
   return (
@@ -99,6 +72,15 @@ export function validatePassword(value: string): string | null {
   if (value.length < MIN_PASSWORD_LENGTH) return `Passwords need at least ${MIN_PASSWORD_LENGTH} characters.`;
   return value.length > MAX_PASSWORD_LENGTH ? `Passwords have at most ${MAX_PASSWORD_LENGTH} characters.` : null;
 }
+
+/** The rules for a user's profile fields, the same when creating a user and when editing one. */
+export const profileValidation = {
+  username: validateUsername,
+  email: validateEmail,
+  firstname: validateName,
+  lastname: validateName,
+  displayname: validateName,
+};
 
 export interface AttributeRow {
   name: string;
