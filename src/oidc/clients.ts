@@ -5,7 +5,22 @@ import type { AppRow } from '../directory/apps.ts';
  * An app as oidc-provider sees it. The "secret" handed over is the stored hash: the provider's
  * secret comparison is replaced (see provider.ts) to hash what the client presents.
  */
+const built = new WeakMap<AppRow, AdapterPayload | undefined>();
+
+/**
+ * Built once per app row object: the access resolver keeps rows in memory while the directory is
+ * unchanged (SQLite), so the client look-up on every protocol request parses nothing.
+ */
 export function clientMetadata(app: AppRow): AdapterPayload | undefined {
+  if (built.has(app)) return built.get(app);
+  const metadata = buildClientMetadata(app);
+  // Shared by every request from now on: nobody may change it.
+  if (metadata) for (const value of [metadata, ...Object.values(metadata)]) if (typeof value === 'object' && value !== null) Object.freeze(value);
+  built.set(app, metadata);
+  return metadata;
+}
+
+function buildClientMetadata(app: AppRow): AdapterPayload | undefined {
   // A confidential app without a secret (switched from public) stays unusable until one is issued.
   if (app.auth_method !== 'none' && !app.client_secret_hash) return undefined;
   const scopes = ['openid', ...(JSON.parse(app.scopes) as string[])];
