@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import type { Adapter, AdapterPayload } from 'oidc-provider';
+import Provider, { type Adapter, type AdapterPayload, type KoaContextWithOIDC } from 'oidc-provider';
 import type { AccessResolver } from '../directory/access.ts';
 import { type ReadFn, readThrough } from '../storage/read.ts';
 import type { Database } from '../storage/schema.ts';
 import { clientMetadata } from './clients.ts';
+import { perRequest } from './request-memo.ts';
 
 const epoch = () => Math.floor(Date.now() / 1000);
 
@@ -17,6 +18,9 @@ type StoredRow = { payload: string; expires_at: number | null; consumed_at: numb
  */
 export const storageKey = (id: string): string => createHash('sha256').update(id).digest('base64url');
 const KEEPS_ID = new Set(['Session']);
+
+const EITHER_TOKEN = ['AccessToken', 'RefreshToken'];
+const EITHER_TOKEN_SQL = 'select model, payload, expires_at, consumed_at from oidc_payloads where model in (?, ?) and id = ?';
 
 /** Ids come from requests; one with a NUL byte can't exist (and PostgreSQL refuses to compare it). */
 const impossibleId = (value: string): boolean => value.includes('\u0000');
@@ -72,8 +76,7 @@ export function createAdapterClass(db: Kysely<Database>, access: AccessResolver,
         const app = await access.appRow(id);
         return app && app.active === 1 ? clientMetadata(app) : undefined;
       }
-      // The look-up every protocol request makes: plain SQL on the storage's fastest read path.
-      const [row] = await read<StoredRow>('select payload, expires_at, consumed_at from oidc_payloads where model = ? and id = ?', [this.model, storageKey(id)]);
+      const row = await this.findRow(id);
       const payload = this.revive(row);
       if (payload && payload.jti === undefined && !KEEPS_ID.has(this.model)) payload.jti = id;
       if (payload && this.model === 'Grant' && payload.accountId && payload.clientId) {
@@ -111,6 +114,22 @@ export function createAdapterClass(db: Kysely<Database>, access: AccessResolver,
 
     async revokeByGrantId(grantId: string): Promise<void> {
       await db.deleteFrom('oidc_payloads').where('model', '=', this.model).where('grant_id', '=', grantId).execute();
+    }
+
+    /**
+     * The look-up every protocol request makes: plain SQL on the storage's fastest read path.
+     * Introspection and revocation look a token up as an access token and as a refresh token at
+     * once (no token_type_hint): one statement answers both.
+     */
+    private async findRow(id: string): Promise<StoredRow | undefined> {
+      const key = storageKey(id);
+      const route = (Provider.ctx as KoaContextWithOIDC | undefined)?.oidc?.route;
+      if (EITHER_TOKEN.includes(this.model) && (route === 'introspection' || route === 'revocation')) {
+        const rows = await perRequest(`either-token:${key}`, () => read<StoredRow & { model: string }>(EITHER_TOKEN_SQL, [...EITHER_TOKEN, key]));
+        return rows.find((row) => row.model === this.model);
+      }
+      const [row] = await read<StoredRow>('select payload, expires_at, consumed_at from oidc_payloads where model = ? and id = ?', [this.model, key]);
+      return row;
     }
 
     private revive(row: StoredRow | undefined): AdapterPayload | undefined {
