@@ -21,7 +21,8 @@ const LAST_USED_RESOLUTION_MS = 60_000;
 export interface ApiKey {
   id: string;
   name: string;
-  owner: { id: string; username: string };
+  /** The owner's role now, so a screen can tell whose keys the caller's role may manage. */
+  owner: { id: string; username: string; role: Role | null };
   scope: ApiKeyScope;
   prefix: string;
   expires: string | null;
@@ -38,7 +39,7 @@ export interface ApiKeyPrincipal {
 
 type Row = Selectable<ApiKeysTable>;
 
-const toApiKey = (row: Row, owner: { id: string; username: string }): ApiKey => ({
+const toApiKey = (row: Row, owner: ApiKey['owner']): ApiKey => ({
   id: row.id,
   name: row.name,
   owner,
@@ -56,7 +57,7 @@ export function createApiKeyStore(db: Kysely<Database>, users: UserStore) {
       .selectFrom('api_keys')
       .innerJoin('users', 'users.id', 'api_keys.owner_id')
       .selectAll('api_keys')
-      .select(['users.username as owner_username']);
+      .select(['users.username as owner_username', 'users.role as owner_role']);
 
   return {
     /** The key itself is returned once, here, and never again. */
@@ -88,19 +89,19 @@ export function createApiKeyStore(db: Kysely<Database>, users: UserStore) {
         created_at: nowIso(),
       };
       await db.insertInto('api_keys').values(row).execute();
-      return { apiKey: toApiKey(row, { id: owner.id, username: owner.username }), key };
+      return { apiKey: toApiKey(row, { id: owner.id, username: owner.username, role: owner.role }), key };
     },
 
     async list(filter: { owner?: string | undefined } = {}): Promise<ApiKey[]> {
       let query = withOwners().orderBy('api_keys.created_at', 'desc').orderBy('api_keys.id');
       if (filter.owner) query = query.where('api_keys.owner_id', '=', (await users.get(filter.owner)).id);
-      return (await query.execute()).map((row) => toApiKey(row, { id: row.owner_id, username: row.owner_username }));
+      return (await query.execute()).map((row) => toApiKey(row, { id: row.owner_id, username: row.owner_username, role: row.owner_role as Role | null }));
     },
 
     async get(id: string): Promise<ApiKey> {
       const row = await withOwners().where('api_keys.id', '=', id).executeTakeFirst();
       if (!row) throw notFound('api_key', id);
-      return toApiKey(row, { id: row.owner_id, username: row.owner_username });
+      return toApiKey(row, { id: row.owner_id, username: row.owner_username, role: row.owner_role as Role | null });
     },
 
     async revoke(id: string): Promise<ApiKey> {
@@ -152,7 +153,7 @@ export function createApiKeyStore(db: Kysely<Database>, users: UserStore) {
           revoked_at: null,
           created_at: row.key_created_at,
         },
-        { id: owner.id, username: owner.username },
+        { id: owner.id, username: owner.username, role: owner.role },
       );
       return { key, owner, role: owner.role };
     },

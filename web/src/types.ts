@@ -108,7 +108,7 @@ export interface AppInput {
 export interface ApiKey {
   id: string;
   name: string;
-  owner: { id: string; username: string };
+  owner: { id: string; username: string; role: Role | null };
   scope: 'read_only' | 'read_write';
   prefix: string;
   expires: string | null;

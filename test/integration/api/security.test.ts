@@ -129,6 +129,7 @@ for (const { kind, skip } of DATABASE_KINDS) {
           const { api_key, key } = created(await create(role, { name: `${role} automation`, scope }));
           assert.equal(api_key.owner.id, admins[role].user.id);
           assert.equal(api_key.owner.username, admins[role].user.username);
+          assert.equal(api_key.owner.role, role, 'the owner’s role comes with the key');
           assert.equal(api_key.scope, scope);
           assert.equal(api_key.expires, null);
           assert.equal(api_key.revoked, null);

@@ -3,7 +3,7 @@ import { DateInput } from '@mantine/dates';
 import { hasLength, useForm } from '@mantine/form';
 import { useDebouncedValue } from '@mantine/hooks';
 import { IconApi, IconKey, IconPlus, IconRefresh } from '@tabler/icons-react';
-import { useMutation, useQueries, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import dayjs from 'dayjs';
 import { useMemo, useState } from 'react';
 import { api } from '../api.ts';
@@ -168,22 +168,13 @@ function ApiKeys() {
   const [secret, setSecret] = useState<OneTimeSecret | undefined>();
   const keys = useQuery({ queryKey: ['api-keys'], queryFn: () => api.get<ApiKey[]>('/api-keys') });
 
-  // Revoking another administrator's key needs a role that covers theirs: learn the owners' roles (only when it matters).
-  const otherOwners = useMemo(
-    () => (seesEveryone && me.role !== 'administrator_with_billing' ? [...new Set((keys.data ?? []).filter((key) => !key.revoked && key.owner.id !== me.user.id).map((key) => key.owner.id))] : []),
-    [keys.data, me, seesEveryone],
-  );
-  const owners = useQueries({ queries: otherOwners.map((id) => ({ queryKey: ['api-key-owner', id], queryFn: () => api.get<User>(`/users/${id}`), staleTime: 60_000 })) });
-  const ownerRoles = new Map<string, Role | null>();
-  for (const owner of owners) if (owner.data) ownerRoles.set(owner.data.id, owner.data.role);
-
   const mayRevoke = (key: ApiKey): boolean => {
     if (keyStatus(key) !== 'active') return false;
     if (key.owner.id === me.user.id) return mayManageOwn;
     if (!seesEveryone) return false;
     if (me.role === 'administrator_with_billing') return true;
-    const role = ownerRoles.get(key.owner.id);
-    return role !== undefined && role !== null && roleCovers(me.role, role);
+    // Revoking another administrator's key needs a role that covers theirs.
+    return key.owner.role !== null && roleCovers(me.role, key.owner.role);
   };
 
   const revoke = useMutation({

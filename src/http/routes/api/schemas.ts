@@ -177,8 +177,12 @@ export const apiKeySchema = {
     owner: {
       type: 'object',
       additionalProperties: false,
-      required: ['id', 'username'],
-      properties: { id: { type: 'string', pattern: '^[0-9a-f]{24}$' }, username: { type: 'string' } },
+      required: ['id', 'username', 'role'],
+      properties: {
+        id: { type: 'string', pattern: '^[0-9a-f]{24}$' },
+        username: { type: 'string' },
+        role: { anyOf: [{ type: 'string', enum: ROLE_VALUES }, { type: 'null' }], description: 'The owner’s role now (a key stops working when it is taken away).' },
+      },
       description: 'The administrator the key acts as: it has their role, capped by its scope.',
     },
     scope: { type: 'string', enum: ['read_only', 'read_write'], description: 'read_only keys may only read, whatever the owner’s role.' },
