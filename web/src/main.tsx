@@ -24,7 +24,12 @@ import { Shell } from './shell.tsx';
 const issuerOrigin = new URL(config.issuer).origin;
 if (window.location.origin !== issuerOrigin) window.location.replace(`${issuerOrigin}${window.location.pathname}${window.location.search}`);
 
-const theme = createTheme({ primaryColor: 'blue', defaultRadius: 'md' });
+const theme = createTheme({
+  primaryColor: 'blue',
+  defaultRadius: 'md',
+  // A badge's few words are its whole meaning: a squeezed table column must not cut them to "ACT…".
+  components: { Badge: { styles: { root: { flexShrink: 0, overflow: 'visible' }, label: { overflow: 'visible' } } } },
+});
 const queryClient = new QueryClient({ defaultOptions: { queries: { retry: 1, refetchOnWindowFocus: false } } });
 
 const router = createBrowserRouter(
