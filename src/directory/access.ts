@@ -1,5 +1,6 @@
 import type { Kysely, Selectable } from 'kysely';
 import { type ReadFn, readThrough } from '../storage/read.ts';
+import type { Versions } from '../storage/versions.ts';
 import type { AppsTable, Database, UsersTable } from '../storage/schema.ts';
 import type { AppRow } from './apps.ts';
 import { type User, toUser } from './users.ts';
@@ -41,12 +42,11 @@ export interface AccessResolverOptions {
   consoleApp?: AppRow;
   /**
    * Keep app rows and decisions in memory while the directory version (migration 004, SQLite only)
-   * stays the same: each request then reads one counter instead of the directory.
+   * stays the same: each request then reads the counters instead of the directory.
    */
-  versioned?: boolean;
+  versions?: () => Promise<Versions>;
 }
 
-const VERSION = 'select version from directory_version where id = 1';
 /** A bound on memory; a directory with more active (user, app) pairs than this just reads more. */
 const MAX_CACHED = 10_000;
 
@@ -54,12 +54,13 @@ export function createAccessResolver(db: Kysely<Database>, options: AccessResolv
   const memo = options.memo ?? noMemo;
   const read = options.read ?? readThrough(db as Kysely<unknown>);
   const consoleApp = options.consoleApp;
-  const cache = options.versioned ? { version: Number.NaN, apps: new Map<string, AppRow | undefined>(), decisions: new Map<string, AccessDecision>() } : undefined;
+  const versions = options.versions;
+  const cache = versions ? { version: Number.NaN, apps: new Map<string, AppRow | undefined>(), decisions: new Map<string, AccessDecision>() } : undefined;
 
   /** The loaded value, from memory while the directory has not changed since it was loaded. */
   async function remembered<K extends 'apps' | 'decisions', V>(kind: K, key: string, load: () => Promise<V>): Promise<V> {
-    if (!cache) return load();
-    const version = await memo('directory-version', async () => (await read<{ version: number }>(VERSION, []))[0]?.version ?? Number.NaN);
+    if (!cache || !versions) return load();
+    const version = (await versions()).directory;
     if (version !== cache.version) {
       cache.version = version;
       cache.apps.clear();

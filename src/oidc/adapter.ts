@@ -4,6 +4,7 @@ import Provider, { type Adapter, type AdapterPayload, type KoaContextWithOIDC } 
 import type { AccessResolver } from '../directory/access.ts';
 import { type ReadFn, readThrough } from '../storage/read.ts';
 import type { Database } from '../storage/schema.ts';
+import type { Versions } from '../storage/versions.ts';
 import { clientMetadata } from './clients.ts';
 import { perRequest } from './request-memo.ts';
 
@@ -20,6 +21,9 @@ export const storageKey = (id: string): string => createHash('sha256').update(id
 const KEEPS_ID = new Set(['Session']);
 
 const EITHER_TOKEN = ['AccessToken', 'RefreshToken'];
+/** Written once, read often, never consumed: see createAdapterClass. */
+const REMEMBERED_MODELS = new Set(['AccessToken', 'Grant']);
+const MAX_REMEMBERED = 20_000;
 const EITHER_TOKEN_SQL = 'select model, payload, expires_at, consumed_at from oidc_payloads where model in (?, ?) and id = ?';
 
 /** Ids come from requests; one with a NUL byte can't exist (and PostgreSQL refuses to compare it). */
@@ -31,7 +35,33 @@ const impossibleId = (value: string): boolean => value.includes('\u0000');
  * Grants are the one place every token use passes through (code exchange, refresh, userinfo,
  * introspection), so that is where directory access is checked again.
  */
-export function createAdapterClass(db: Kysely<Database>, access: AccessResolver, read: ReadFn = readThrough(db as Kysely<unknown>)) {
+export function createAdapterClass(db: Kysely<Database>, access: AccessResolver, read: ReadFn = readThrough(db as Kysely<unknown>), versions?: () => Promise<Versions>) {
+  // Access tokens and grants are written once and then read on every userinfo, introspection and
+  // token request. With the payload version (SQLite), their rows stay in memory until any stored
+  // row is changed or deleted, here or by another process; this process's own writes also forget
+  // the row at once. Codes, refresh tokens and sessions (consumed or rotated) are always read afresh.
+  const remembered = versions ? { version: Number.NaN, rows: new Map<string, StoredRow>() } : undefined;
+  const forget = (model: string, key: string) => remembered?.rows.delete(`${model}\n${key}`);
+
+  async function rememberedRow(model: string, key: string, load: () => Promise<StoredRow | undefined>): Promise<StoredRow | undefined> {
+    if (!remembered || !versions || !REMEMBERED_MODELS.has(model)) return load();
+    const { payloads } = await versions();
+    if (payloads !== remembered.version) {
+      remembered.version = payloads;
+      remembered.rows.clear();
+    }
+    const cacheKey = `${model}\n${key}`;
+    const known = remembered.rows.get(cacheKey);
+    if (known) return known;
+    const row = await load();
+    // Read after the version, so at least as fresh; kept only while the version has not moved since.
+    if (row && row.consumed_at === null && remembered.version === payloads) {
+      if (remembered.rows.size >= MAX_REMEMBERED) remembered.rows.clear();
+      remembered.rows.set(cacheKey, row);
+    }
+    return row;
+  }
+
   return class GatehouseAdapter implements Adapter {
     readonly model: string;
 
@@ -40,6 +70,7 @@ export function createAdapterClass(db: Kysely<Database>, access: AccessResolver,
     }
 
     async upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
+      forget(this.model, storageKey(id));
       const stored = KEEPS_ID.has(this.model) || payload.jti !== id ? payload : { ...payload, jti: undefined };
       const row = {
         model: this.model,
@@ -105,14 +136,18 @@ export function createAdapterClass(db: Kysely<Database>, access: AccessResolver,
     }
 
     async consume(id: string): Promise<void> {
+      forget(this.model, storageKey(id));
       await db.updateTable('oidc_payloads').set({ consumed_at: epoch() }).where('model', '=', this.model).where('id', '=', storageKey(id)).execute();
     }
 
     async destroy(id: string): Promise<void> {
+      forget(this.model, storageKey(id));
       await db.deleteFrom('oidc_payloads').where('model', '=', this.model).where('id', '=', storageKey(id)).execute();
     }
 
     async revokeByGrantId(grantId: string): Promise<void> {
+      // Which remembered rows belong to the grant is not known here: forget them all (rare).
+      remembered?.rows.clear();
       await db.deleteFrom('oidc_payloads').where('model', '=', this.model).where('grant_id', '=', grantId).execute();
     }
 
@@ -125,11 +160,14 @@ export function createAdapterClass(db: Kysely<Database>, access: AccessResolver,
       const key = storageKey(id);
       const route = (Provider.ctx as KoaContextWithOIDC | undefined)?.oidc?.route;
       if (EITHER_TOKEN.includes(this.model) && (route === 'introspection' || route === 'revocation')) {
+        // Token values are random: one that is a remembered access token is no refresh token.
+        const knownAccessToken = remembered?.version === (versions ? (await versions()).payloads : Number.NaN) ? remembered?.rows.get(`AccessToken\n${key}`) : undefined;
+        if (knownAccessToken) return this.model === 'AccessToken' ? knownAccessToken : undefined;
         const rows = await perRequest(`either-token:${key}`, () => read<StoredRow & { model: string }>(EITHER_TOKEN_SQL, [...EITHER_TOKEN, key]));
-        return rows.find((row) => row.model === this.model);
+        const row = rows.find((found) => found.model === this.model);
+        return this.model === 'AccessToken' ? rememberedRow(this.model, key, async () => row) : row;
       }
-      const [row] = await read<StoredRow>('select payload, expires_at, consumed_at from oidc_payloads where model = ? and id = ?', [this.model, key]);
-      return row;
+      return rememberedRow(this.model, key, async () => (await read<StoredRow>('select payload, expires_at, consumed_at from oidc_payloads where model = ? and id = ?', [this.model, key]))[0]);
     }
 
     private revive(row: StoredRow | undefined): AdapterPayload | undefined {

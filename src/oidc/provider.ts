@@ -5,6 +5,7 @@ import { consoleAppRow } from '../directory/console-app.ts';
 import { clientSecretMatches } from '../directory/secrets.ts';
 import type { DialectName } from '../storage/db.ts';
 import type { ReadFn } from '../storage/read.ts';
+import { createVersionReader } from '../storage/versions.ts';
 import type { Database } from '../storage/schema.ts';
 import { APP_CLAIMS, type ClaimsWithApp, createFindAccount } from './account.ts';
 import { createAdapterClass } from './adapter.ts';
@@ -50,7 +51,7 @@ export interface ProviderDependencies {
   db: Kysely<Database>;
   /** The storage's fast read path for the hot queries. */
   read: ReadFn;
-  /** On SQLite, access decisions are kept in memory while the directory version stands (directory/access.ts). */
+  /** On SQLite, access decisions and token rows are kept in memory while the versions stand (storage/versions.ts). */
   dialect: DialectName;
   jwks: { keys: object[] };
   secret: Buffer;
@@ -92,8 +93,10 @@ function claimsForScopes(scopes: Set<string>): Set<string> {
 }
 
 export function createProvider(deps: ProviderDependencies): Provider {
-  const access = createAccessResolver(deps.db, { memo: perRequest, read: deps.read, consoleApp: consoleAppRow(deps.issuer), versioned: deps.dialect === 'sqlite' });
-  const Adapter = createAdapterClass(deps.db, access, deps.read);
+  // On SQLite, directory data and token rows stay in memory while the versions stand (storage/versions.ts).
+  const versions = deps.dialect === 'sqlite' ? createVersionReader(deps.read, perRequest) : undefined;
+  const access = createAccessResolver(deps.db, { memo: perRequest, read: deps.read, consoleApp: consoleAppRow(deps.issuer), ...(versions ? { versions } : {}) });
+  const Adapter = createAdapterClass(deps.db, access, deps.read, versions);
   const policy = interactionPolicy.base();
   // Runs first on every authorization request, while the raw request is still at hand; the
   // interaction then stores the restored scope for the resumed request.

@@ -5,6 +5,7 @@ import * as initial from './migrations/001_initial.ts';
 import * as payloadAccount from './migrations/002_payload_account.ts';
 import * as adminApi from './migrations/003_admin_api.ts';
 import * as directoryVersion from './migrations/004_directory_version.ts';
+import * as payloadVersion from './migrations/005_payload_version.ts';
 import type { Database } from './schema.ts';
 
 interface Migration {
@@ -20,6 +21,7 @@ export const migrations: readonly Migration[] = [
   { version: 2, name: 'payload_account', up: payloadAccount.up },
   { version: 3, name: 'admin_api', up: adminApi.up },
   { version: 4, name: 'directory_version', up: directoryVersion.up },
+  { version: 5, name: 'payload_version', up: payloadVersion.up },
 ];
 
 export async function migrate(db: Kysely<Database>, dialect: DialectName): Promise<void> {

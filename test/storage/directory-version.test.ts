@@ -8,6 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { sql } from 'kysely';
 import { createAccessResolver } from '../../src/directory/access.ts';
 import type { Runtime } from '../../src/runtime.ts';
+import { createVersionReader } from '../../src/storage/versions.ts';
 import { freshRuntime } from '../helpers/databases.ts';
 
 describe('directory version (SQLite)', () => {
@@ -59,10 +60,10 @@ describe('directory version (SQLite)', () => {
     await directory.apps.bind(app.id, 'All Users');
     let reads = 0;
     const counted = <R>(query: string, parameters: readonly unknown[]) => {
-      if (!query.includes('directory_version')) reads += 1;
+      reads += 1;
       return storage.read<R>(query, parameters);
     };
-    const access = createAccessResolver(storage.db, { read: counted, versioned: true });
+    const access = createAccessResolver(storage.db, { read: counted, versions: createVersionReader(storage.read, (_key, load) => load()) });
     assert.equal((await access.decide(user.id, app.client_id)).allowed, true);
     const first = reads;
     assert.equal((await access.decide(user.id, app.client_id)).allowed, true);
@@ -72,5 +73,18 @@ describe('directory version (SQLite)', () => {
     const after = await access.decide(user.id, app.client_id);
     assert.equal(after.allowed, false);
     assert.ok(reads > first, 'read again after the change');
+  });
+
+  test('the payload version moves when a stored row is changed or deleted, not when one is added', async () => {
+    const { storage } = runtime;
+    const payloads = async () => (await storage.read<{ version: number }>('select version from payload_version where id = 1', []))[0]?.version ?? -1;
+    const row = { model: 'AccessToken', id: 'versioned-row', payload: '{}', grant_id: null, client_id: null, account_id: null, uid: null, user_code: null, expires_at: null, consumed_at: null };
+    const before = await payloads();
+    await storage.db.insertInto('oidc_payloads').values(row).execute();
+    assert.equal(await payloads(), before, 'an insert');
+    await storage.db.updateTable('oidc_payloads').set({ consumed_at: 1 }).where('id', '=', row.id).execute();
+    assert.equal(await payloads(), before + 1, 'an update');
+    await storage.db.deleteFrom('oidc_payloads').where('id', '=', row.id).execute();
+    assert.equal(await payloads(), before + 2, 'a delete');
   });
 });
