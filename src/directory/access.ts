@@ -1,6 +1,6 @@
 import type { Kysely, Selectable } from 'kysely';
 import { type ReadFn, readThrough } from '../storage/read.ts';
-import type { Versions } from '../storage/versions.ts';
+import { type Versions, createVersionedCache } from '../storage/versions.ts';
 import type { AppsTable, Database, UsersTable } from '../storage/schema.ts';
 import type { AppRow } from './apps.ts';
 import { type User, toUser } from './users.ts';
@@ -55,31 +55,18 @@ export function createAccessResolver(db: Kysely<Database>, options: AccessResolv
   const read = options.read ?? readThrough(db as Kysely<unknown>);
   const consoleApp = options.consoleApp;
   const versions = options.versions;
-  const cache = versions ? { version: Number.NaN, apps: new Map<string, AppRow | undefined>(), decisions: new Map<string, AccessDecision>() } : undefined;
+  const apps = createVersionedCache<AppRow | undefined>(MAX_CACHED);
+  const decisions = createVersionedCache<AccessDecision>(MAX_CACHED);
 
   /** The loaded value, from memory while the directory has not changed since it was loaded. */
-  async function remembered<K extends 'apps' | 'decisions', V>(kind: K, key: string, load: () => Promise<V>): Promise<V> {
-    if (!cache || !versions) return load();
-    const version = (await versions()).directory;
-    if (version !== cache.version) {
-      cache.version = version;
-      cache.apps.clear();
-      cache.decisions.clear();
-    }
-    const map = cache[kind] as Map<string, V>;
-    if (map.has(key)) return map.get(key) as V;
-    const value = await load();
-    // Loaded after the version was read, so it is at least that fresh; unless the version moved meanwhile.
-    if (cache.version === version) {
-      if (map.size >= MAX_CACHED) map.clear();
-      map.set(key, value);
-    }
-    return value;
+  async function remembered<V>(cache: ReturnType<typeof createVersionedCache<V>>, key: string, load: () => Promise<V>): Promise<V> {
+    if (!versions) return load();
+    return cache.get((await versions()).directory, key, load);
   }
 
   function appRow(clientId: string): Promise<AppRow | undefined> {
     if (clientId === consoleApp?.client_id) return Promise.resolve(consoleApp);
-    return memo(`app:${clientId}`, () => remembered('apps', clientId, async () => (await read<AppRow>(APP_BY_CLIENT_ID, [clientId]))[0]));
+    return memo(`app:${clientId}`, () => remembered(apps, clientId, async () => (await read<AppRow>(APP_BY_CLIENT_ID, [clientId]))[0]));
   }
 
   async function decide(userId: string, clientId: string): Promise<AccessDecision> {
@@ -110,7 +97,7 @@ export function createAccessResolver(db: Kysely<Database>, options: AccessResolv
     appRow,
     decide: (userId: string, clientId: string): Promise<AccessDecision> => {
       const key = `${userId}\n${clientId}`;
-      return memo(`decide:${key}`, () => remembered('decisions', key, () => decide(userId, clientId)));
+      return memo(`decide:${key}`, () => remembered(decisions, key, () => decide(userId, clientId)));
     },
   };
 }

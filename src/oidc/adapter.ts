@@ -4,7 +4,7 @@ import Provider, { type Adapter, type AdapterPayload, type KoaContextWithOIDC } 
 import type { AccessResolver } from '../directory/access.ts';
 import { type ReadFn, readThrough } from '../storage/read.ts';
 import type { Database } from '../storage/schema.ts';
-import type { Versions } from '../storage/versions.ts';
+import { type Versions, createVersionedCache } from '../storage/versions.ts';
 import { clientMetadata } from './clients.ts';
 import { perRequest } from './request-memo.ts';
 
@@ -40,26 +40,13 @@ export function createAdapterClass(db: Kysely<Database>, access: AccessResolver,
   // token request. With the payload version (SQLite), their rows stay in memory until any stored
   // row is changed or deleted, here or by another process; this process's own writes also forget
   // the row at once. Codes, refresh tokens and sessions (consumed or rotated) are always read afresh.
-  const remembered = versions ? { version: Number.NaN, rows: new Map<string, StoredRow>() } : undefined;
-  const forget = (model: string, key: string) => remembered?.rows.delete(`${model}\n${key}`);
+  const remembered = createVersionedCache<StoredRow | undefined>(MAX_REMEMBERED);
+  const cacheKey = (model: string, key: string) => `${model}\n${key}`;
+  const forget = (model: string, key: string) => remembered.forget(cacheKey(model, key));
 
   async function rememberedRow(model: string, key: string, load: () => Promise<StoredRow | undefined>): Promise<StoredRow | undefined> {
-    if (!remembered || !versions || !REMEMBERED_MODELS.has(model)) return load();
-    const { payloads } = await versions();
-    if (payloads !== remembered.version) {
-      remembered.version = payloads;
-      remembered.rows.clear();
-    }
-    const cacheKey = `${model}\n${key}`;
-    const known = remembered.rows.get(cacheKey);
-    if (known) return known;
-    const row = await load();
-    // Read after the version, so at least as fresh; kept only while the version has not moved since.
-    if (row && row.consumed_at === null && remembered.version === payloads) {
-      if (remembered.rows.size >= MAX_REMEMBERED) remembered.rows.clear();
-      remembered.rows.set(cacheKey, row);
-    }
-    return row;
+    if (!versions || !REMEMBERED_MODELS.has(model)) return load();
+    return remembered.get((await versions()).payloads, cacheKey(model, key), load, (row) => row !== undefined && row.consumed_at === null);
   }
 
   return class GatehouseAdapter implements Adapter {
@@ -147,7 +134,7 @@ export function createAdapterClass(db: Kysely<Database>, access: AccessResolver,
 
     async revokeByGrantId(grantId: string): Promise<void> {
       // Which remembered rows belong to the grant is not known here: forget them all (rare).
-      remembered?.rows.clear();
+      remembered.clear();
       await db.deleteFrom('oidc_payloads').where('model', '=', this.model).where('grant_id', '=', grantId).execute();
     }
 
@@ -161,7 +148,7 @@ export function createAdapterClass(db: Kysely<Database>, access: AccessResolver,
       const route = (Provider.ctx as KoaContextWithOIDC | undefined)?.oidc?.route;
       if (EITHER_TOKEN.includes(this.model) && (route === 'introspection' || route === 'revocation')) {
         // Token values are random: one that is a remembered access token is no refresh token.
-        const knownAccessToken = remembered?.version === (versions ? (await versions()).payloads : Number.NaN) ? remembered?.rows.get(`AccessToken\n${key}`) : undefined;
+        const knownAccessToken = versions ? remembered.peek((await versions()).payloads, cacheKey('AccessToken', key)) : undefined;
         if (knownAccessToken) return this.model === 'AccessToken' ? knownAccessToken : undefined;
         const rows = await perRequest(`either-token:${key}`, () => read<StoredRow & { model: string }>(EITHER_TOKEN_SQL, [...EITHER_TOKEN, key]));
         const row = rows.find((found) => found.model === this.model);

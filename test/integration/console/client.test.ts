@@ -123,6 +123,14 @@ for (const { kind, skip } of DATABASE_KINDS) {
       assert.equal(refused.body.code, 'auth.invalid_credentials');
     });
 
+    test('malformed bearer credentials are a 401, never a 500', async () => {
+      for (const token of ['a'.repeat(5000), `gh_${'x'.repeat(300)}`, '%00%ff', 'a.b.c', 'eyJhbGciOiJub25lIn0.e30.']) {
+        const response = await asConsole(token, 'GET', '/api/me');
+        assert.equal(response.status, 401, token.slice(0, 20));
+        assert.equal(response.body.code, 'auth.invalid_credentials');
+      }
+    });
+
     const withdrawals: Array<{ name: string; withdraw: (g: TestGatehouse, username: string, token: string) => Promise<unknown> }> = [
       { name: 'taking away the role', withdraw: (g, username) => g.directory.users.setRole(username, null) },
       { name: 'suspending the person', withdraw: (g, username) => g.directory.users.suspend(username) },
