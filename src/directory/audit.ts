@@ -1,4 +1,5 @@
-import type { Kysely, Selectable } from 'kysely';
+import type { Insertable, Kysely, Selectable } from 'kysely';
+import type { WriteFn } from '../storage/read.ts';
 import type { AuditEventsTable, Database } from '../storage/schema.ts';
 import { DomainError, invalid } from './errors.ts';
 import { newObjectId, nowIso } from './ids.ts';
@@ -67,27 +68,34 @@ function checkTime(value: string | undefined, path: string): string | undefined 
   return new Date(time).toISOString();
 }
 
-export function createAuditLog(db: Kysely<Database>) {
+const AUDIT_COLUMNS = ['id', 'time', 'actor_type', 'actor_id', 'actor_name', 'action', 'target_type', 'target_id', 'target_name', 'source_ip', 'user_agent', 'outcome', 'details'] as const;
+const INSERT_AUDIT_SQL = `insert into audit_events (${AUDIT_COLUMNS.join(', ')}) values (${AUDIT_COLUMNS.map(() => '?').join(', ')})`;
+
+/**
+ * The audit log over a database handle or a transaction. `write`, the storage's group-committed
+ * write path, is for the log outside any transaction: events recorded on their own (token issues,
+ * sign-ins, refusals) then share commits with the protocol's writes instead of one commit each.
+ */
+export function createAuditLog(db: Kysely<Database>, write?: WriteFn) {
   return {
     async record(actor: Actor, event: AuditEventInput): Promise<void> {
-      await db
-        .insertInto('audit_events')
-        .values({
-          id: newObjectId(),
-          time: nowIso(),
-          actor_type: actor.type,
-          actor_id: actor.id ?? null,
-          actor_name: actor.name ?? null,
-          action: event.action,
-          target_type: event.target?.type ?? null,
-          target_id: event.target?.id ?? null,
-          target_name: event.target?.name ?? null,
-          source_ip: actor.ip ?? null,
-          user_agent: actor.userAgent?.slice(0, 512) ?? null,
-          outcome: event.outcome ?? 'success',
-          details: JSON.stringify(event.details ?? {}),
-        })
-        .execute();
+      const row: Insertable<AuditEventsTable> = {
+        id: newObjectId(),
+        time: nowIso(),
+        actor_type: actor.type,
+        actor_id: actor.id ?? null,
+        actor_name: actor.name ?? null,
+        action: event.action,
+        target_type: event.target?.type ?? null,
+        target_id: event.target?.id ?? null,
+        target_name: event.target?.name ?? null,
+        source_ip: actor.ip ?? null,
+        user_agent: actor.userAgent?.slice(0, 512) ?? null,
+        outcome: event.outcome ?? 'success',
+        details: JSON.stringify(event.details ?? {}),
+      };
+      if (write) await write(INSERT_AUDIT_SQL, AUDIT_COLUMNS.map((column) => row[column] ?? null));
+      else await db.insertInto('audit_events').values(row).execute();
     },
 
     /** Newest first. `actor` and `target` match an id or a name; `action` an exact action or a `prefix.*`. */

@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import { atomically } from '../storage/lock.ts';
+import type { WriteFn } from '../storage/read.ts';
 import type { Database } from '../storage/schema.ts';
 import { createAccessResolver } from './access.ts';
 import { createApiKeyStore } from './api-keys.ts';
@@ -10,7 +11,7 @@ import { createGroupStore } from './groups.ts';
 import { createSettingsStore } from './settings.ts';
 import { createUserStore } from './users.ts';
 
-function createStores(db: Kysely<Database>) {
+function createStores(db: Kysely<Database>, write?: WriteFn) {
   const users = createUserStore(db);
   const groups = createGroupStore(db, users);
   const apps = createAppStore(db, groups);
@@ -20,7 +21,7 @@ function createStores(db: Kysely<Database>) {
     apps,
     access: createAccessResolver(db),
     apiKeys: createApiKeyStore(db, users),
-    audit: createAuditLog(db),
+    audit: createAuditLog(db, write),
     settings: createSettingsStore(db),
   };
 }
@@ -32,8 +33,9 @@ export interface ChangeDescription {
   details?: Record<string, unknown> | undefined;
 }
 
-export function createDirectory(db: Kysely<Database>) {
-  const stores = createStores(db);
+/** `write`: the storage's group-committed write path, for audit events recorded outside a change. */
+export function createDirectory(db: Kysely<Database>, write?: WriteFn) {
+  const stores = createStores(db, write);
   return {
     ...stores,
 

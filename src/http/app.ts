@@ -81,6 +81,7 @@ export async function buildApp(runtime: Runtime, options: AppOptions = {}): Prom
       issuer: config.issuer,
       db: storage.db,
       read: storage.read,
+      write: storage.write,
       dialect: storage.dialect,
       jwks: await keys.providerJwks(),
       secret: runtime.secret,

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import Provider, { type Adapter, type AdapterPayload, type KoaContextWithOIDC } from 'oidc-provider';
 import type { AccessResolver } from '../directory/access.ts';
-import { type ReadFn, readThrough } from '../storage/read.ts';
+import { type ReadFn, type WriteFn, readThrough, writeThrough } from '../storage/read.ts';
 import type { Database } from '../storage/schema.ts';
 import { type Versions, createVersionedCache } from '../storage/versions.ts';
 import { clientMetadata } from './clients.ts';
@@ -25,6 +25,19 @@ const EITHER_TOKEN = ['AccessToken', 'RefreshToken'];
 const REMEMBERED_MODELS = new Set(['AccessToken', 'Grant']);
 const MAX_REMEMBERED = 20_000;
 const EITHER_TOKEN_SQL = 'select model, payload, expires_at, consumed_at from oidc_payloads where model in (?, ?) and id = ?';
+const UPSERT_SQL = `insert into oidc_payloads (model, id, payload, grant_id, client_id, account_id, uid, user_code, expires_at, consumed_at)
+  values (?, ?, ?, ?, ?, ?, ?, ?, ?, null)
+  on conflict (model, id) do update set payload = excluded.payload, grant_id = excluded.grant_id, client_id = excluded.client_id,
+    account_id = excluded.account_id, uid = excluded.uid, user_code = excluded.user_code, expires_at = excluded.expires_at`;
+
+export interface AdapterStorage {
+  /** The storage's fast read path for the hot queries (default: through Kysely). */
+  read?: ReadFn | undefined;
+  /** The storage's write path, group-committed on SQLite (default: through Kysely). */
+  write?: WriteFn | undefined;
+  /** The payload version (SQLite): while it stands, access-token and grant rows are answered from memory. */
+  versions?: (() => Promise<Versions>) | undefined;
+}
 
 /** Ids come from requests; one with a NUL byte can't exist (and PostgreSQL refuses to compare it). */
 const impossibleId = (value: string): boolean => value.includes('\u0000');
@@ -35,7 +48,10 @@ const impossibleId = (value: string): boolean => value.includes('\u0000');
  * Grants are the one place every token use passes through (code exchange, refresh, userinfo,
  * introspection), so that is where directory access is checked again.
  */
-export function createAdapterClass(db: Kysely<Database>, access: AccessResolver, read: ReadFn = readThrough(db as Kysely<unknown>), versions?: () => Promise<Versions>) {
+export function createAdapterClass(db: Kysely<Database>, access: AccessResolver, storage: AdapterStorage = {}) {
+  const read = storage.read ?? readThrough(db as Kysely<unknown>);
+  const write = storage.write ?? writeThrough(db as Kysely<unknown>);
+  const { versions } = storage;
   // Access tokens and grants are written once and then read on every userinfo, introspection and
   // token request. With the payload version (SQLite), their rows stay in memory until any stored
   // row is changed or deleted, here or by another process; this process's own writes also forget
@@ -59,33 +75,17 @@ export function createAdapterClass(db: Kysely<Database>, access: AccessResolver,
     async upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
       forget(this.model, storageKey(id));
       const stored = KEEPS_ID.has(this.model) || payload.jti !== id ? payload : { ...payload, jti: undefined };
-      const row = {
-        model: this.model,
-        id: storageKey(id),
-        payload: JSON.stringify(stored),
-        grant_id: payload.grantId ?? null,
-        client_id: payload.clientId ?? null,
-        account_id: payload.accountId ?? null,
-        uid: payload.uid ?? null,
-        user_code: payload.userCode ?? null,
-        expires_at: expiresIn ? epoch() + expiresIn : null,
-        consumed_at: null,
-      };
-      await db
-        .insertInto('oidc_payloads')
-        .values(row)
-        .onConflict((oc) =>
-          oc.columns(['model', 'id']).doUpdateSet({
-            payload: row.payload,
-            grant_id: row.grant_id,
-            client_id: row.client_id,
-            account_id: row.account_id,
-            uid: row.uid,
-            user_code: row.user_code,
-            expires_at: row.expires_at,
-          }),
-        )
-        .execute();
+      await write(UPSERT_SQL, [
+        this.model,
+        storageKey(id),
+        JSON.stringify(stored),
+        payload.grantId ?? null,
+        payload.clientId ?? null,
+        payload.accountId ?? null,
+        payload.uid ?? null,
+        payload.userCode ?? null,
+        expiresIn ? epoch() + expiresIn : null,
+      ]);
     }
 
     async find(id: string): Promise<AdapterPayload | undefined> {
@@ -124,18 +124,18 @@ export function createAdapterClass(db: Kysely<Database>, access: AccessResolver,
 
     async consume(id: string): Promise<void> {
       forget(this.model, storageKey(id));
-      await db.updateTable('oidc_payloads').set({ consumed_at: epoch() }).where('model', '=', this.model).where('id', '=', storageKey(id)).execute();
+      await write('update oidc_payloads set consumed_at = ? where model = ? and id = ?', [epoch(), this.model, storageKey(id)]);
     }
 
     async destroy(id: string): Promise<void> {
       forget(this.model, storageKey(id));
-      await db.deleteFrom('oidc_payloads').where('model', '=', this.model).where('id', '=', storageKey(id)).execute();
+      await write('delete from oidc_payloads where model = ? and id = ?', [this.model, storageKey(id)]);
     }
 
     async revokeByGrantId(grantId: string): Promise<void> {
       // Which remembered rows belong to the grant is not known here: forget them all (rare).
       remembered.clear();
-      await db.deleteFrom('oidc_payloads').where('model', '=', this.model).where('grant_id', '=', grantId).execute();
+      await write('delete from oidc_payloads where model = ? and grant_id = ?', [this.model, grantId]);
     }
 
     /**

@@ -4,7 +4,7 @@ import { createAccessResolver } from '../directory/access.ts';
 import { consoleAppRow } from '../directory/console-app.ts';
 import { clientSecretMatches } from '../directory/secrets.ts';
 import type { DialectName } from '../storage/db.ts';
-import type { ReadFn } from '../storage/read.ts';
+import type { ReadFn, WriteFn } from '../storage/read.ts';
 import { createVersionReader } from '../storage/versions.ts';
 import type { Database } from '../storage/schema.ts';
 import { APP_CLAIMS, type ClaimsWithApp, createFindAccount } from './account.ts';
@@ -51,6 +51,8 @@ export interface ProviderDependencies {
   db: Kysely<Database>;
   /** The storage's fast read path for the hot queries. */
   read: ReadFn;
+  /** The storage's write path (group-committed on SQLite) for everything oidc-provider stores. */
+  write: WriteFn;
   /** On SQLite, access decisions and token rows are kept in memory while the versions stand (storage/versions.ts). */
   dialect: DialectName;
   jwks: { keys: object[] };
@@ -96,7 +98,7 @@ export function createProvider(deps: ProviderDependencies): Provider {
   // On SQLite, directory data and token rows stay in memory while the versions stand (storage/versions.ts).
   const versions = deps.dialect === 'sqlite' ? createVersionReader(deps.read, perRequest) : undefined;
   const access = createAccessResolver(deps.db, { memo: perRequest, read: deps.read, consoleApp: consoleAppRow(deps.issuer), ...(versions ? { versions } : {}) });
-  const Adapter = createAdapterClass(deps.db, access, deps.read, versions);
+  const Adapter = createAdapterClass(deps.db, access, { read: deps.read, write: deps.write, versions });
   const policy = interactionPolicy.base();
   // Runs first on every authorization request, while the raw request is still at hand; the
   // interaction then stores the restored scope for the resumed request.

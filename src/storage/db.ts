@@ -5,7 +5,7 @@ import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlit
 import { CompiledQuery, type DatabaseConnection, type Driver, Kysely, PostgresDialect, SqliteDialect, type SqliteDatabase, type SqliteDialectConfig, SqliteDriver } from 'kysely';
 import pg from 'pg';
 import { migrate } from './migrate.ts';
-import { numberPlaceholders } from './read.ts';
+import { numberPlaceholders, type WriteFn } from './read.ts';
 import type { Database } from './schema.ts';
 
 export type DialectName = 'sqlite' | 'postgres';
@@ -19,6 +19,13 @@ export interface Storage {
    * Reads only: on SQLite it shares the one connection, outside any transaction's bookkeeping.
    */
   read<R>(sql: string, parameters: readonly unknown[]): Promise<R[]>;
+  /**
+   * A write for the protocol's hot paths (tokens, codes, sessions; audit events), in the same SQL:
+   * resolves once committed, to the number of rows changed. On SQLite, writes that arrive in the
+   * same turn of the event loop share one transaction (group commit). Never call it from inside a
+   * transaction: it waits for the connection that transaction holds.
+   */
+  write: WriteFn;
   close(): Promise<void>;
 }
 
@@ -86,6 +93,84 @@ function wrapNodeSqlite(database: DatabaseSync, cached: ReturnType<typeof statem
   };
 }
 
+interface PendingWrite {
+  sql: string;
+  parameters: readonly unknown[];
+  resolve(changes: number): void;
+  reject(error: unknown): void;
+}
+
+/**
+ * Group commit for SQLite. Each commit costs a write of every page it touched to the WAL (and, now
+ * and then, a checkpoint), and node:sqlite does it on the event loop: one commit per token, code
+ * and audit row was about a fifth of a code exchange's CPU. Writes queued while requests are being
+ * handled are committed together right after (setImmediate), one transaction for all of them; each
+ * caller still learns its own outcome. The connection is taken through Kysely, so a batch never
+ * lands inside a transaction another caller has open on the shared connection.
+ */
+function groupCommit(db: Kysely<Database>, database: DatabaseSync, cached: ReturnType<typeof statementCache>) {
+  let queue: PendingWrite[] = [];
+  let flushing: Promise<void> | undefined;
+
+  function commitBatch(batch: PendingWrite[]): void {
+    cached('begin immediate').statement.run();
+    const outcomes: Array<{ changes: number } | { error: unknown }> = [];
+    try {
+      for (const entry of batch) {
+        // A failing statement (a constraint) is undone by itself; the others stand.
+        try {
+          outcomes.push({ changes: Number(cached(entry.sql).statement.run(...(entry.parameters as SQLInputValue[])).changes) });
+        } catch (error) {
+          outcomes.push({ error });
+        }
+      }
+      // Some errors (disk full, I/O) roll the whole transaction back: then nothing was written.
+      if (!database.isTransaction) throw new Error('the write transaction was rolled back');
+      cached('commit').statement.run();
+    } catch (error) {
+      if (database.isTransaction) cached('rollback').statement.run();
+      throw error;
+    }
+    batch.forEach((entry, index) => {
+      const outcome = outcomes[index];
+      if (outcome && 'changes' in outcome) entry.resolve(outcome.changes);
+      else entry.reject(outcome?.error);
+    });
+  }
+
+  async function flush(): Promise<void> {
+    const batch = queue;
+    queue = [];
+    try {
+      await db.connection().execute(async () => commitBatch(batch));
+    } catch (error) {
+      for (const entry of batch) entry.reject(error);
+    }
+  }
+
+  function schedule(): void {
+    flushing = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(flush)
+      .finally(() => {
+        flushing = undefined;
+        if (queue.length) schedule();
+      });
+  }
+
+  return {
+    write(sql: string, parameters: readonly unknown[]): Promise<number> {
+      return new Promise<number>((resolve, reject) => {
+        queue.push({ sql, parameters, resolve, reject });
+        if (!flushing) schedule();
+      });
+    },
+    /** Waits until every write queued so far is committed (or refused). */
+    async drain(): Promise<void> {
+      while (flushing) await flushing;
+    },
+  };
+}
+
 export async function openStorage(options: StorageOptions): Promise<Storage> {
   let storage: Storage;
   if (options.databaseUrl) {
@@ -99,6 +184,8 @@ export async function openStorage(options: StorageOptions): Promise<Storage> {
       db,
       dialect: 'postgres',
       read: async <R>(sql: string, parameters: readonly unknown[]) => (await pool.query(placeholders(sql), parameters as unknown[])).rows as R[],
+      // PostgreSQL groups concurrent commits itself, and the pool runs them side by side.
+      write: async (sql: string, parameters: readonly unknown[]) => (await pool.query(placeholders(sql), parameters as unknown[])).rowCount ?? 0,
       close: () => db.destroy(),
     };
   } else {
@@ -122,11 +209,16 @@ export async function openStorage(options: StorageOptions): Promise<Storage> {
     database.exec('PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA mmap_size = 268435456;');
     const cached = statementCache(database);
     const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: wrapNodeSqlite(database, cached) }) });
+    const writes = groupCommit(db, database, cached);
     storage = {
       db,
       dialect: 'sqlite',
       read: async <R>(sql: string, parameters: readonly unknown[]) => cached(sql).statement.all(...(parameters as SQLInputValue[])) as R[],
-      close: () => db.destroy(),
+      write: writes.write,
+      async close() {
+        await writes.drain();
+        await db.destroy();
+      },
     };
   }
   try {

@@ -21,7 +21,8 @@ for (const { kind, skip } of DATABASE_KINDS) {
 
     before(async () => {
       ({ runtime: rt, cleanup } = await freshRuntime(kind));
-      Adapter = createAdapterClass(rt.storage.db, createAccessResolver(rt.storage.db));
+      // The storage's own read and write paths, as the server uses them (group commit on SQLite).
+      Adapter = createAdapterClass(rt.storage.db, createAccessResolver(rt.storage.db), { read: rt.storage.read, write: rt.storage.write });
       userId = (await rt.directory.users.create({ username: 'ola', email: 'ola@example.com' })).id;
       const { app } = await rt.directory.apps.create({ label: 'Adapter app', redirect_uris: ['https://app.example.test/cb'] });
       clientId = app.client_id;
