@@ -329,6 +329,26 @@ export interface Sample {
 
 export const emptySample = (): Sample => ({ latencies: [], ok: 0, failed: 0, failures: new Map(), elapsedMs: 0 });
 
+/** Two measurements of the same row as one: requests, time and CPU add up. */
+export function mergeSamples(a: Sample, b: Sample): Sample {
+  const failures = new Map(a.failures);
+  for (const [label, count] of b.failures) failures.set(label, (failures.get(label) ?? 0) + count);
+  const add = (x: number | undefined, y: number | undefined) => (x === undefined || y === undefined ? undefined : x + y);
+  const cpuMs = add(a.cpuMs, b.cpuMs);
+  const otherCpuMs = add(a.otherCpuMs, b.otherCpuMs);
+  const meteredMs = add(a.meteredMs, b.meteredMs);
+  return {
+    latencies: a.latencies.concat(b.latencies),
+    ok: a.ok + b.ok,
+    failed: a.failed + b.failed,
+    failures,
+    elapsedMs: a.elapsedMs + b.elapsedMs,
+    ...(cpuMs === undefined ? {} : { cpuMs }),
+    ...(otherCpuMs === undefined ? {} : { otherCpuMs }),
+    ...(meteredMs === undefined ? {} : { meteredMs }),
+  };
+}
+
 /** CPU time every process on the machine has used so far (ms), from /proc/stat; undefined elsewhere. */
 export function machineCpuMs(): number | undefined {
   try {

@@ -6,6 +6,10 @@
  * skipped the way oidc-provider documents for first-party apps (loadExistingGrant), as Gatehouse
  * does for admin-registered apps.
  *
+ * Its sign-in verifies the bench user's password with Gatehouse's own argon2id code (same
+ * parameters, same cap on hashes in flight) as the form is submitted, so the sign-in row compares
+ * the rest of the work: what the protocol engine by itself costs around one verify.
+ *
  * The default adapter keeps at most 1000-2000 entries (an LRU), so the orchestrator mints
  * single-use credentials in batches small enough to survive until they are used.
  */
@@ -14,6 +18,7 @@ import { createServer } from 'node:http';
 import { exportJWK, generateKeyPair } from 'jose';
 import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import { DEFAULT_REFRESH_TOKEN_TTL } from '../src/directory/apps.ts';
+import { hashPassword, verifyPassword } from '../src/directory/passwords.ts';
 import { ID_TOKEN_TTL } from '../src/oidc/keys.ts';
 import { DEFAULT_SETTINGS } from '../src/directory/settings.ts';
 import { AUTHORIZATION_CODE_TTL, INTERACTION_TTL } from '../src/oidc/provider.ts';
@@ -130,6 +135,15 @@ async function serve(): Promise<{ info: TargetInfo; close(): Promise<void> }> {
   };
 
   const provider = new Provider(issuer, configuration);
+  // devInteractions accepts any password; do the verify a real sign-in does when its form is posted
+  // (the only POST under /interaction/ here: consent is skipped).
+  const passwordHash = await hashPassword(BENCH_USER.password);
+  provider.use(async (ctx, next) => {
+    if (ctx.method === 'POST' && ctx.path.startsWith('/interaction/') && !(await verifyPassword(passwordHash, BENCH_USER.password))) {
+      throw new Error('the reference could not verify the bench password');
+    }
+    await next();
+  });
   const server = createServer(provider.callback());
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
