@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import Provider, { type Adapter, type AdapterPayload, type KoaContextWithOIDC } from 'oidc-provider';
+import Provider, { type Adapter, type AdapterPayload, errors, type KoaContextWithOIDC } from 'oidc-provider';
 import type { AccessResolver } from '../directory/access.ts';
 import { type ReadFn, type WriteFn, readThrough, writeThrough } from '../storage/read.ts';
 import type { Database } from '../storage/schema.ts';
@@ -21,6 +21,8 @@ export const storageKey = (id: string): string => createHash('sha256').update(id
 const KEEPS_ID = new Set(['Session']);
 
 const EITHER_TOKEN = ['AccessToken', 'RefreshToken'];
+/** Single-use credentials: consuming one is a compare-and-set, so of two uses racing, one wins. */
+const SINGLE_USE: Record<string, string> = { AuthorizationCode: 'authorization code', RefreshToken: 'refresh token' };
 /** Written once, read often, never consumed: see createAdapterClass. */
 const REMEMBERED_MODELS = new Set(['AccessToken', 'Grant']);
 const MAX_REMEMBERED = 20_000;
@@ -63,6 +65,12 @@ export function createAdapterClass(db: Kysely<Database>, access: AccessResolver,
   async function rememberedRow(model: string, key: string, load: () => Promise<StoredRow | undefined>): Promise<StoredRow | undefined> {
     if (!versions || !REMEMBERED_MODELS.has(model)) return load();
     return remembered.get((await versions()).payloads, cacheKey(model, key), load, (row) => row !== undefined && row.consumed_at === null);
+  }
+
+  /** Everything issued under a grant, and the grant itself: what oidc-provider's own revoke removes. */
+  async function revokeGrant(grantId: string): Promise<void> {
+    remembered.clear();
+    await write("delete from oidc_payloads where grant_id = ? or (model = 'Grant' and id = ?)", [grantId, storageKey(grantId)]);
   }
 
   return class GatehouseAdapter implements Adapter {
@@ -123,8 +131,19 @@ export function createAdapterClass(db: Kysely<Database>, access: AccessResolver,
     }
 
     async consume(id: string): Promise<void> {
-      forget(this.model, storageKey(id));
-      await write('update oidc_payloads set consumed_at = ? where model = ? and id = ?', [epoch(), this.model, storageKey(id)]);
+      const key = storageKey(id);
+      forget(this.model, key);
+      const consumed = await write('update oidc_payloads set consumed_at = ? where model = ? and id = ? and consumed_at is null', [epoch(), this.model, key]);
+      const label = SINGLE_USE[this.model];
+      if (consumed === 0 && label) {
+        // oidc-provider checks `consumed` when it reads the row and consumes it later: two requests
+        // presenting the same code or refresh token at once both pass that check. Only one of them
+        // changes the row; the other is the replay it is: refuse it and revoke the grant (RFC 6749
+        // §4.1.2, RFC 9700 §4.14), which also stops the tokens the winner is being issued.
+        const [row] = await read<{ grant_id: string | null }>('select grant_id from oidc_payloads where model = ? and id = ?', [this.model, key]);
+        if (row?.grant_id) await revokeGrant(row.grant_id);
+        throw new errors.InvalidGrant(`${label} already used`);
+      }
     }
 
     async destroy(id: string): Promise<void> {

@@ -85,6 +85,25 @@ for (const { kind, skip } of DATABASE_KINDS) {
       });
     });
 
+    test('the same code presented twice at once: one exchange wins, the other is a replay, and the grant is revoked', async () => {
+      for (let attempt = 0; attempt < 3; attempt++) {
+        const issued = await obtainCode(app, 'cody', { scope: 'openid email offline_access' });
+        // Both requests are read and checked before either consumes the code.
+        const responses = await Promise.all([exchange(gatehouse, app, issued), exchange(gatehouse, app, issued)]);
+        const won = responses.filter((r) => r.status === 200);
+        const refused = responses.filter((r) => r.status !== 200);
+        assert.equal(won.length, 1, responses.map((r) => `${r.status} ${r.text}`).join(' | '));
+        const [loser] = refused;
+        assert.ok(loser);
+        assertOAuthError(loser, 400, 'invalid_grant');
+        // What the winner got is revoked with the grant.
+        const tokens = won[0]?.json as unknown as { access_token: string; refresh_token: string };
+        assert.equal((await userinfo(gatehouse, tokens.access_token)).status, 401);
+        assert.deepEqual(await introspect(gatehouse, tokens.access_token, app.credentials), { active: false });
+        assertOAuthError(await token(gatehouse, { grant_type: 'refresh_token', refresh_token: tokens.refresh_token }, app.credentials), 400, 'invalid_grant');
+      }
+    });
+
     test('codes live 60 seconds', async () => {
       const issued = await obtainCode(app, 'cody', { browser });
       const row = await codeRow(issued.code);

@@ -68,6 +68,22 @@ for (const { kind, skip } of DATABASE_KINDS) {
       }
     });
 
+    test('the same refresh token presented twice at once: one rotation wins, the other is reuse and revokes the grant', async () => {
+      const first = await signInOffline();
+      const responses = await Promise.all([
+        token(gatehouse, { grant_type: 'refresh_token', refresh_token: first.refresh }, app.credentials),
+        token(gatehouse, { grant_type: 'refresh_token', refresh_token: first.refresh }, app.credentials),
+      ]);
+      const won = responses.filter((r) => r.status === 200);
+      assert.equal(won.length, 1, responses.map((r) => `${r.status} ${r.text}`).join(' | '));
+      const loser = responses.find((r) => r.status !== 200);
+      assert.ok(loser);
+      assertOAuthError(loser, 400, 'invalid_grant');
+      const rotated = won[0]?.json as unknown as { access_token: string; refresh_token: string };
+      assertOAuthError(await token(gatehouse, { grant_type: 'refresh_token', refresh_token: rotated.refresh_token }, app.credentials), 400, 'invalid_grant');
+      for (const access of [first.access, rotated.access_token]) assert.equal((await userinfo(gatehouse, access)).status, 401);
+    });
+
     test('a refresh token is bound to its client', async () => {
       const tokens = await signInOffline();
       const stolen = await token(gatehouse, { grant_type: 'refresh_token', refresh_token: tokens.refresh }, other.credentials);
