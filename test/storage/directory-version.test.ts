@@ -75,16 +75,26 @@ describe('directory version (SQLite)', () => {
     assert.ok(reads > first, 'read again after the change');
   });
 
-  test('the payload version moves when a stored row is changed or deleted, not when one is added', async () => {
+  test('the payload version moves when an access token or grant is changed or deleted; not on inserts, nor for other rows', async () => {
     const { storage } = runtime;
     const payloads = async () => (await storage.read<{ version: number }>('select version from payload_version where id = 1', []))[0]?.version ?? -1;
-    const row = { model: 'AccessToken', id: 'versioned-row', payload: '{}', grant_id: null, client_id: null, account_id: null, uid: null, user_code: null, expires_at: null, consumed_at: null };
-    const before = await payloads();
-    await storage.db.insertInto('oidc_payloads').values(row).execute();
-    assert.equal(await payloads(), before, 'an insert');
-    await storage.db.updateTable('oidc_payloads').set({ consumed_at: 1 }).where('id', '=', row.id).execute();
-    assert.equal(await payloads(), before + 1, 'an update');
-    await storage.db.deleteFrom('oidc_payloads').where('id', '=', row.id).execute();
-    assert.equal(await payloads(), before + 2, 'a delete');
+    const row = (model: string) => ({ model, id: `versioned-${model}`, payload: '{}', grant_id: null, client_id: null, account_id: null, uid: null, user_code: null, expires_at: null, consumed_at: null });
+    for (const model of ['AccessToken', 'Grant']) {
+      const before = await payloads();
+      await storage.db.insertInto('oidc_payloads').values(row(model)).execute();
+      assert.equal(await payloads(), before, `inserting a ${model}`);
+      await storage.db.updateTable('oidc_payloads').set({ payload: '{"changed":true}' }).where('model', '=', model).where('id', '=', row(model).id).execute();
+      assert.equal(await payloads(), before + 1, `changing a ${model}`);
+      await storage.db.deleteFrom('oidc_payloads').where('model', '=', model).where('id', '=', row(model).id).execute();
+      assert.equal(await payloads(), before + 2, `deleting a ${model}`);
+    }
+    // Consumed codes, rotated refresh tokens and touched sessions can't change a remembered row.
+    for (const model of ['AuthorizationCode', 'RefreshToken', 'Session', 'Interaction']) {
+      const before = await payloads();
+      await storage.db.insertInto('oidc_payloads').values(row(model)).execute();
+      await storage.db.updateTable('oidc_payloads').set({ consumed_at: 1 }).where('model', '=', model).where('id', '=', row(model).id).execute();
+      await storage.db.deleteFrom('oidc_payloads').where('model', '=', model).where('id', '=', row(model).id).execute();
+      assert.equal(await payloads(), before, model);
+    }
   });
 });
