@@ -46,10 +46,13 @@ for (const { kind, skip } of DATABASE_KINDS) {
         write(INSERT, ['FailTest', 'b', '{}', null]),
         write('insert into no_such_table values (?)', [1]),
       ]);
-      assert.deepEqual(
-        results.map((r) => r.status),
-        ['fulfilled', 'rejected', 'fulfilled', 'rejected'],
-      );
+      const [first, second, other, bad] = results.map((r) => r.status);
+      // Of the two inserts of one key, exactly one stands. On SQLite it is the first queued; on
+      // PostgreSQL they run side by side on two connections, and either may come first.
+      assert.deepEqual([first, second].sort(), ['fulfilled', 'rejected']);
+      if (kind === 'sqlite') assert.equal(first, 'fulfilled');
+      assert.equal(other, 'fulfilled');
+      assert.equal(bad, 'rejected');
       assert.equal(await count(rt, 'FailTest'), 2);
     });
 
