@@ -7,6 +7,7 @@ import { purgeExpired } from '../oidc/adapter.ts';
 import { PAGE_CSP, html, page } from '../oidc/views.ts';
 import type { Runtime } from '../runtime.ts';
 import { registerErrorHandler } from './plugins/errors.ts';
+import type { AccessResolver } from '../directory/access.ts';
 import { CONSOLE_CLIENT_ID } from '../directory/console-app.ts';
 import { registerApi } from './routes/api/index.ts';
 import { registerConsole } from './routes/console.ts';
@@ -73,10 +74,10 @@ export async function buildApp(runtime: Runtime, options: AppOptions = {}): Prom
   });
 
   const logServerError = (error: unknown) => app.log.error({ err: error }, 'oidc-provider error');
-  async function build(): Promise<{ provider: Provider; handle: ReturnType<Provider['callback']>; fingerprint: string }> {
+  async function build(): Promise<{ provider: Provider; access: AccessResolver; handle: ReturnType<Provider['callback']>; fingerprint: string }> {
     const [keyFingerprint, settingsVersion, settings] = await Promise.all([keys.fingerprint(), directory.settings.version(), directory.settings.get()]);
     const fingerprint = `${keyFingerprint}|${settingsVersion}`;
-    const provider = createProvider({
+    const { provider, access } = createProvider({
       lifetimes: { accessToken: settings.access_token_ttl, idToken: settings.id_token_ttl, session: settings.session_ttl },
       issuer: config.issuer,
       db: storage.db,
@@ -98,7 +99,7 @@ export async function buildApp(runtime: Runtime, options: AppOptions = {}): Prom
           .catch((error: unknown) => app.log.error({ err: error }, 'could not write an audit event'));
       },
     });
-    return { provider, handle: provider.callback(), fingerprint };
+    return { provider, access, handle: provider.callback(), fingerprint };
   }
 
   let current = await build();
@@ -126,7 +127,13 @@ export async function buildApp(runtime: Runtime, options: AppOptions = {}): Prom
 
   await app.register(formbody, { bodyLimit: 16 * 1024 });
   registerErrorHandler(app);
-  registerInteractionRoutes(app, { provider: () => current.provider, directory, secret: runtime.secret, issuer: config.issuer });
+  registerInteractionRoutes(app, {
+    provider: () => current.provider,
+    appRow: (clientId) => current.access.appRow(clientId),
+    directory,
+    secret: runtime.secret,
+    issuer: config.issuer,
+  });
   // The admin console calls the API with the access token Gatehouse issued it. The token's grant is
   // looked up too: the adapter re-checks access there (active, unlocked, still an administrator).
   async function consoleAccount(value: string): Promise<string | undefined> {

@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import Provider, { type Configuration, errors, type KoaContextWithOIDC, interactionPolicy } from 'oidc-provider';
-import { createAccessResolver } from '../directory/access.ts';
+import { type AccessResolver, createAccessResolver } from '../directory/access.ts';
 import { consoleAppRow } from '../directory/console-app.ts';
 import { clientSecretMatches } from '../directory/secrets.ts';
 import type { DialectName } from '../storage/db.ts';
@@ -94,7 +94,11 @@ function claimsForScopes(scopes: Set<string>): Set<string> {
   return claims;
 }
 
-export function createProvider(deps: ProviderDependencies): Provider {
+/**
+ * The provider, and the access resolver it checks every request with: the sign-in pages look apps
+ * up through the same one (the console included, kept in memory on SQLite) instead of a query each.
+ */
+export function createProvider(deps: ProviderDependencies): { provider: Provider; access: AccessResolver } {
   // On SQLite, directory data and token rows stay in memory while the versions stand (storage/versions.ts).
   const versions = deps.dialect === 'sqlite' ? createVersionReader(deps.read, perRequest) : undefined;
   const access = createAccessResolver(deps.db, { memo: perRequest, read: deps.read, consoleApp: consoleAppRow(deps.issuer), ...(versions ? { versions } : {}) });
@@ -304,6 +308,6 @@ export function createProvider(deps: ProviderDependencies): Provider {
       }),
     );
   });
-  return provider;
+  return { provider, access };
 }
 

@@ -2,7 +2,8 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type Provider from 'oidc-provider';
 import type { Actor, AuditEventInput } from '../../directory/audit.ts';
-import { CONSOLE_CLIENT_ID, consoleAppRow } from '../../directory/console-app.ts';
+import type { AppRow } from '../../directory/apps.ts';
+import { CONSOLE_CLIENT_ID } from '../../directory/console-app.ts';
 import type { Directory } from '../../directory/index.ts';
 import { deriveKey } from '../../oidc/secret-key.ts';
 import { PAGE_CSP, errorPage, noAccessPage, selectAccountPage, signInPage } from '../../oidc/views.ts';
@@ -12,6 +13,8 @@ const GENERIC_FAILURE = 'The username or password is incorrect, or the account c
 
 export interface InteractionDeps {
   provider: () => Provider;
+  /** The provider's app look-up: registered apps and the admin console alike. */
+  appRow: (clientId: string) => Promise<AppRow | undefined>;
   directory: Directory;
   secret: Buffer;
   issuer: string;
@@ -56,11 +59,9 @@ export function registerInteractionRoutes(app: FastifyInstance, deps: Interactio
     }
   }
 
-  const consoleApp = consoleAppRow(deps.issuer);
   /** The app a sign-in is for: a registered one, or the admin console. */
   async function appRow(clientId: unknown) {
-    if (typeof clientId !== 'string') return undefined;
-    return clientId === CONSOLE_CLIENT_ID ? consoleApp : deps.directory.apps.rowByClientId(clientId);
+    return typeof clientId === 'string' ? deps.appRow(clientId) : undefined;
   }
 
   async function appView(clientId: unknown) {
