@@ -1,5 +1,6 @@
 import { CONSOLE_PATH } from '../directory/console-app.ts';
 import { CliFailure, type CommandSpec, hint } from './command.ts';
+import { secretKeyBesideDatabase } from './secret-key-warning.ts';
 
 type ServerModule = typeof import('../http/server.ts');
 
@@ -42,6 +43,8 @@ export const serveCommand: CommandSpec = {
     const stopped = untilSignal();
     const { issuer } = runtime.config;
     const out = ctx.io.stdout;
+    const keyWarning = secretKeyBesideDatabase(runtime.config);
+    if (keyWarning) ctx.io.stderr.write(`${keyWarning}\n`);
     if (ctx.json) {
       out.write(`${JSON.stringify({ url: server.url, issuer, discovery_url: `${issuer}/.well-known/openid-configuration`, admin_console_url: `${issuer}${CONSOLE_PATH}/` })}\n`);
     } else {

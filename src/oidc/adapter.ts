@@ -6,19 +6,25 @@ import { type ReadFn, type WriteFn, readThrough, writeThrough } from '../storage
 import type { Database } from '../storage/schema.ts';
 import { type Versions, createVersionedCache } from '../storage/versions.ts';
 import { clientMetadata } from './clients.ts';
+import { sessionIdSealingKey } from './keys.ts';
 import { perRequest } from './request-memo.ts';
+import { seal, unseal } from './secret-key.ts';
 
 const epoch = () => Math.floor(Date.now() / 1000);
 
 type StoredRow = { payload: string; expires_at: number | null; consumed_at: number | null };
 
 /**
- * Codes, access and refresh tokens are bearer secrets whose value is their id: rows are keyed by a
- * hash of it and the payload keeps no copy, so a copy of the database yields no usable token.
- * Sessions keep their id in the payload, because oidc-provider finds them by uid and needs it back.
+ * Codes, tokens and sessions are bearer secrets whose value is their id (a session's is the
+ * `_session` cookie): rows are keyed by a hash of it and the payload keeps no copy, so a copy of the
+ * database yields no usable token and no single sign-on. oidc-provider also finds sessions by uid
+ * and needs the id back then: the session row keeps it sealed with a key derived from the
+ * installation secret (keys.ts), as interactions do the cookie of the session they began in.
  */
 export const storageKey = (id: string): string => createHash('sha256').update(id).digest('base64url');
-const KEEPS_ID = new Set(['Session']);
+const SEALED_ID = 'gatehouseSealedId';
+const SEALED_COOKIE = 'gatehouseSealedCookie';
+type InteractionSession = { cookie?: string | undefined; [SEALED_COOKIE]?: string | undefined };
 
 const EITHER_TOKEN = ['AccessToken', 'RefreshToken'];
 /** Single-use credentials: consuming one is a compare-and-set, so of two uses racing, one wins. */
@@ -54,6 +60,48 @@ export function createAdapterClass(db: Kysely<Database>, access: AccessResolver,
   const read = storage.read ?? readThrough(db as Kysely<unknown>);
   const write = storage.write ?? writeThrough(db as Kysely<unknown>);
   const { versions } = storage;
+  const sealId = (id: string) => seal(sessionIdSealingKey(db), id);
+  /** undefined when the sealed value can't be opened (another installation secret). */
+  const unsealId = (sealed: unknown): string | undefined => {
+    if (typeof sealed !== 'string') return undefined;
+    try {
+      return unseal(sessionIdSealingKey(db), sealed);
+    } catch {
+      return undefined;
+    }
+  };
+
+  /** What is written of a payload: no bearer value in clear (see storageKey). */
+  function storedForm(model: string, id: string, payload: AdapterPayload): AdapterPayload {
+    const stored: AdapterPayload = payload.jti === id ? { ...payload, jti: undefined } : { ...payload };
+    if (model === 'Session') stored[SEALED_ID] = sealId(id);
+    const session = payload.session as InteractionSession | undefined;
+    if (model === 'Interaction' && session?.cookie) {
+      const sealed: InteractionSession = { ...session, cookie: undefined, [SEALED_COOKIE]: sealId(session.cookie) };
+      stored.session = sealed as AdapterPayload['session'];
+    }
+    return stored;
+  }
+
+  /** The payload as oidc-provider wrote it; `id` is undefined when found otherwise than by id. */
+  function payloadForm(model: string, id: string | undefined, payload: AdapterPayload): AdapterPayload | undefined {
+    if (model === 'Session') {
+      const sealed = payload[SEALED_ID];
+      delete payload[SEALED_ID];
+      payload.jti = id ?? unsealId(sealed);
+      // A session whose id can't be recovered is of no use to anyone who would want it back.
+      if (payload.jti === undefined) return undefined;
+    } else if (id !== undefined && payload.jti === undefined) {
+      payload.jti = id;
+    }
+    const session = payload.session as InteractionSession | undefined;
+    if (model === 'Interaction' && session?.[SEALED_COOKIE] !== undefined) {
+      const cookie = unsealId(session[SEALED_COOKIE]);
+      delete session[SEALED_COOKIE];
+      if (cookie !== undefined) session.cookie = cookie;
+    }
+    return payload;
+  }
   // Access tokens and grants are written once and then read on every userinfo, introspection and
   // token request. With the payload version (SQLite), their rows stay in memory until any stored
   // row is changed or deleted, here or by another process; this process's own writes also forget
@@ -82,11 +130,10 @@ export function createAdapterClass(db: Kysely<Database>, access: AccessResolver,
 
     async upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
       forget(this.model, storageKey(id));
-      const stored = KEEPS_ID.has(this.model) || payload.jti !== id ? payload : { ...payload, jti: undefined };
       await write(UPSERT_SQL, [
         this.model,
         storageKey(id),
-        JSON.stringify(stored),
+        JSON.stringify(storedForm(this.model, id, payload)),
         payload.grantId ?? null,
         payload.clientId ?? null,
         payload.accountId ?? null,
@@ -103,8 +150,8 @@ export function createAdapterClass(db: Kysely<Database>, access: AccessResolver,
         return app && app.active === 1 ? clientMetadata(app) : undefined;
       }
       const row = await this.findRow(id);
-      const payload = this.revive(row);
-      if (payload && payload.jti === undefined && !KEEPS_ID.has(this.model)) payload.jti = id;
+      const revived = this.revive(row);
+      const payload = revived && payloadForm(this.model, id, revived);
       if (payload && this.model === 'Grant' && payload.accountId && payload.clientId) {
         const decision = await access.decide(payload.accountId, payload.clientId);
         if (!decision.allowed) return undefined;
@@ -116,7 +163,8 @@ export function createAdapterClass(db: Kysely<Database>, access: AccessResolver,
       if (impossibleId(uid)) return undefined;
       // The session look-up of every authorization request and session-bound token: the fast path too.
       const [row] = await read<StoredRow>('select payload, expires_at, consumed_at from oidc_payloads where model = ? and uid = ?', [this.model, uid]);
-      return this.revive(row);
+      const payload = this.revive(row);
+      return payload && payloadForm(this.model, undefined, payload);
     }
 
     async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
@@ -127,7 +175,8 @@ export function createAdapterClass(db: Kysely<Database>, access: AccessResolver,
         .where('model', '=', this.model)
         .where('user_code', '=', userCode)
         .executeTakeFirst();
-      return this.revive(row);
+      const payload = this.revive(row);
+      return payload && payloadForm(this.model, undefined, payload);
     }
 
     async consume(id: string): Promise<void> {
