@@ -335,6 +335,14 @@ export function createUserStore(db: Kysely<Database>) {
     /**
      * Checks a password typed at the sign-in page. Unknown users cost as much as known ones, and the
      * caller gets the precise reason for the audit trail but must show people one generic message.
+     *
+     * Lockout is decided in the database, so that guesses sent in parallel (to one node or several)
+     * can't outrun it: each attempt first reserves one of the account's LOCKOUT_THRESHOLD tries by
+     * counting itself a failure (one conditional UPDATE), and only a reserved attempt has its password
+     * checked. A right password takes its reservation back (the count starts again), unless failures
+     * in flight locked the account meanwhile; a wrong one leaves it counted. An attempt that finds no
+     * try left locks the account and is refused unchecked, right password or not; it still spends an
+     * argon2 verify (of the decoy), so that its answer takes as long as a checked one.
      */
     async signIn(login: string, password: string): Promise<SignInResult> {
       const key = login.trim().toLowerCase();
@@ -342,31 +350,43 @@ export function createUserStore(db: Kysely<Database>) {
       const row = key && !key.includes('\u0000')
         ? await db
             .selectFrom('users')
-            .selectAll()
+            .select('id')
             .where((eb) => eb.or([eb('username_key', '=', key), eb('email_key', '=', key)]))
             .executeTakeFirst()
         : undefined;
-      const matches = await verifyPassword(row?.password_hash ?? null, password);
-      if (!row) return { ok: false, reason: 'bad_credentials' };
-      if (row.account_locked === 1) return { ok: false, reason: 'locked' };
-      if (!matches) {
-        // Counted in the database, so that guesses sent in parallel each count.
-        await db
-          .updateTable('users')
-          .set((eb) => ({
-            failed_logins: eb('failed_logins', '+', 1),
-            account_locked: sql<number>`case when ${eb.ref('failed_logins')} + 1 >= ${LOCKOUT_THRESHOLD} then 1 else ${eb.ref('account_locked')} end`,
-          }))
-          .where('id', '=', row.id)
-          .execute();
+      // An unknown user runs the same statements (matching no row) as a known one, and a verify.
+      const id = row?.id ?? '';
+      const reserved = await db
+        .updateTable('users')
+        .set((eb) => ({ failed_logins: eb('failed_logins', '+', 1) }))
+        .where('id', '=', id)
+        .where('account_locked', '=', 0)
+        .where('failed_logins', '<', LOCKOUT_THRESHOLD)
+        .returning('password_hash')
+        .executeTakeFirst();
+      const lockIfSpent = () =>
+        db.updateTable('users').set({ account_locked: 1 }).where('id', '=', id).where('failed_logins', '>=', LOCKOUT_THRESHOLD).where('account_locked', '=', 0).execute();
+      if (!reserved || !row) {
+        // Locked, or every try taken by attempts in flight: those are failures until proven otherwise.
+        await lockIfSpent();
+        await verifyPassword(null, password);
+        return { ok: false, reason: row ? 'locked' : 'bad_credentials' };
+      }
+      if (!(await verifyPassword(reserved.password_hash, password))) {
+        await lockIfSpent();
         return { ok: false, reason: 'bad_credentials' };
       }
-      if (row.state === 'SUSPENDED') return { ok: false, reason: 'suspended' };
-      if (row.state === 'STAGED') return { ok: false, reason: 'staged' };
-      if (row.failed_logins > 0) {
-        await db.updateTable('users').set({ failed_logins: 0 }).where('id', '=', row.id).execute();
-      }
-      return { ok: true, user: toUser(row) };
+      const current = await db
+        .updateTable('users')
+        .set({ failed_logins: 0 })
+        .where('id', '=', id)
+        .where('account_locked', '=', 0)
+        .returningAll()
+        .executeTakeFirst();
+      if (!current) return { ok: false, reason: 'locked' };
+      if (current.state === 'SUSPENDED') return { ok: false, reason: 'suspended' };
+      if (current.state === 'STAGED') return { ok: false, reason: 'staged' };
+      return { ok: true, user: toUser(current) };
     },
 
     /**

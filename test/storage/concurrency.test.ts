@@ -4,7 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import type { Config } from '../../src/config/config.ts';
 import { DomainError } from '../../src/directory/errors.ts';
 import { LOCKOUT_THRESHOLD } from '../../src/directory/users.ts';
-import type { Runtime } from '../../src/runtime.ts';
+import { type Runtime, openRuntime } from '../../src/runtime.ts';
 import { openStorage } from '../../src/storage/db.ts';
 import { migrations } from '../../src/storage/migrate.ts';
 import { DATABASE_KINDS, freshConfig, freshRuntime } from '../helpers/databases.ts';
@@ -83,9 +83,10 @@ for (const { kind, skip } of DATABASE_KINDS) {
   describe(kind, { skip }, () => {
     describe('parallel writes through one runtime', () => {
       let rt: Runtime;
+      let config: Config;
       let cleanup: () => Promise<void>;
       before(async () => {
-        ({ runtime: rt, cleanup } = await freshRuntime(kind));
+        ({ runtime: rt, config, cleanup } = await freshRuntime(kind));
       });
       after(() => cleanup());
 
@@ -143,6 +144,44 @@ for (const { kind, skip } of DATABASE_KINDS) {
           assert.deepEqual({ ...row }, { failed_logins: LOCKOUT_THRESHOLD, account_locked: 1 });
         },
       );
+
+      test('15 wrong passwords and the right one at once, on two nodes: at most the threshold is checked, the right one is refused', async () => {
+        const name = unique('raced');
+        const user = await rt.directory.users.create({ username: name, email: `${name}@example.com`, password: PASSWORD });
+        const other = await openRuntime(config);
+        try {
+          const nodes = [rt, other];
+          const attempts = Array.from({ length: 15 }, (_, i) => (nodes[i % 2] as Runtime).directory.users.signIn(name, `guess ${i}`));
+          const right = other.directory.users.signIn(name, PASSWORD);
+          const results = await Promise.all([...attempts, right]);
+          assert.deepEqual(results.at(-1), { ok: false, reason: 'locked' }, 'the right password is refused');
+          const reasons = results.map((result) => (result.ok ? 'ok' : result.reason));
+          assert.ok(reasons.filter((reason) => reason === 'bad_credentials').length <= LOCKOUT_THRESHOLD, reasons.join(' '));
+          assert.equal(reasons.filter((reason) => reason === 'bad_credentials' || reason === 'locked').length, 16, reasons.join(' '));
+          const row = await rt.storage.db.selectFrom('users').select(['failed_logins', 'account_locked']).where('id', '=', user.id).executeTakeFirstOrThrow();
+          assert.deepEqual({ ...row }, { failed_logins: LOCKOUT_THRESHOLD, account_locked: 1 });
+          assert.deepEqual(await other.directory.users.signIn(name, PASSWORD), { ok: false, reason: 'locked' });
+        } finally {
+          await other.close();
+        }
+      });
+
+      test('with nine failures behind it, of a wrong and a right password at once at most one is checked before the lock', async () => {
+        const name = unique('ninth');
+        const user = await rt.directory.users.create({ username: name, email: `${name}@example.com`, password: PASSWORD });
+        for (let i = 1; i < LOCKOUT_THRESHOLD; i++) await rt.directory.users.signIn(name, `wrong ${i}`);
+        const [wrong, right] = await Promise.all([rt.directory.users.signIn(name, 'wrong again'), rt.directory.users.signIn(name, PASSWORD)]);
+        const row = await rt.storage.db.selectFrom('users').select(['failed_logins', 'account_locked']).where('id', '=', user.id).executeTakeFirstOrThrow();
+        // However the two interleave, the right one passes only if it was done before the wrong one
+        // began (the count started again); otherwise the tenth try locks the account and it is refused.
+        if (right.ok) {
+          assert.deepEqual(wrong, { ok: false, reason: 'bad_credentials' });
+          assert.deepEqual({ ...row }, { failed_logins: 1, account_locked: 0 });
+        } else {
+          assert.deepEqual(right, { ok: false, reason: 'locked' });
+          assert.deepEqual({ ...row }, { failed_logins: LOCKOUT_THRESHOLD, account_locked: 1 });
+        }
+      });
     });
 
     describe('several nodes starting at once on a fresh database', () => {
