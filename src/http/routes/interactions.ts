@@ -26,9 +26,14 @@ type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
 export function registerInteractionRoutes(app: FastifyInstance, deps: InteractionDeps): void {
   const csrfKey = deriveKey(deps.secret, 'csrf');
   const issuerOrigin = new URL(deps.issuer).origin;
-  // 20 failed sign-ins per address per 5 minutes (only failures count, so an office behind one NAT
-  // address can sign in at nine o'clock); lockout after 10 failures guards each account.
-  const signInLimiter = createWindowLimiter({ limit: 20, windowMs: 5 * 60_000 });
+  // Failed sign-ins per 5 minutes: 20 per (address, typed username), so that one person or attacker
+  // failing on one account doesn't shut out the others behind the same NAT address, and 100 per
+  // address, a ceiling on guessing one password across many accounts. Only failures count, so an
+  // office can sign in at nine o'clock; lockout after 10 failures guards each account across nodes.
+  const signInLimits = {
+    perAccount: createWindowLimiter({ limit: 20, windowMs: 5 * 60_000 }),
+    perAddress: createWindowLimiter({ limit: 100, windowMs: 5 * 60_000 }),
+  };
 
   // The token is bound to the interaction, whose uid only the browser holding the interaction cookie knows.
   const csrfToken = (uid: string) => createHmac('sha256', csrfKey).update(uid).digest('base64url');
@@ -104,7 +109,7 @@ export function registerInteractionRoutes(app: FastifyInstance, deps: Interactio
       return sendPage(
         reply,
         403,
-        noAccessPage({ action: `/interaction/${uid}/abort`, csrf: csrfToken(uid), app: app ?? { label: 'this application' }, username: user?.username ?? 'unknown', brand, explanation }),
+        noAccessPage({ action: `${issuerOrigin}/interaction/${uid}/abort`, csrf: csrfToken(uid), app: app ?? { label: 'this application' }, username: user?.username ?? 'unknown', brand, explanation }),
       );
     }
     if (prompt.name === 'select_account' && interaction.session?.accountId) {
@@ -113,7 +118,7 @@ export function registerInteractionRoutes(app: FastifyInstance, deps: Interactio
         return sendPage(
           reply,
           status,
-          selectAccountPage({ continueAction: `/interaction/${uid}/continue`, loginAction: `/interaction/${uid}/login`, csrf: csrfToken(uid), username: user.username, brand, ...(app ? { app } : {}) }),
+          selectAccountPage({ continueAction: `${issuerOrigin}/interaction/${uid}/continue`, loginAction: `${issuerOrigin}/interaction/${uid}/login`, csrf: csrfToken(uid), username: user.username, brand, ...(app ? { app } : {}) }),
         );
       }
     }
@@ -124,7 +129,7 @@ export function registerInteractionRoutes(app: FastifyInstance, deps: Interactio
     return sendPage(
       reply,
       status,
-      signInPage({ action: `/interaction/${uid}/login`, csrf: csrfToken(uid), username: username ?? hint ?? '', brand, ...(app ? { app } : {}), ...(error ? { error } : {}) }),
+      signInPage({ action: `${issuerOrigin}/interaction/${uid}/login`, csrf: csrfToken(uid), username: username ?? hint ?? '', brand, ...(app ? { app } : {}), ...(error ? { error } : {}) }),
     );
   }
 
@@ -145,14 +150,26 @@ export function registerInteractionRoutes(app: FastifyInstance, deps: Interactio
     if (interaction.prompt.name !== 'login' && interaction.prompt.name !== 'select_account') return render(reply, interaction);
     const username = typeof body.username === 'string' ? body.username.slice(0, 254) : '';
     const password = typeof body.password === 'string' ? body.password : '';
-    if (signInLimiter.exceeded(request.ip)) {
+    // Each attempt takes its place in both limits before the password is checked (released again
+    // on success), so guesses sent together can't all pass a limit that none has counted yet.
+    const perAddress = signInLimits.perAddress.reserve(request.ip);
+    const perAccount = perAddress && signInLimits.perAccount.reserve(`${request.ip} ${username.trim().toLowerCase()}`);
+    if (!perAddress || !perAccount) {
+      perAddress?.release();
       return render(reply, interaction, 429, 'Too many sign-in attempts. Wait a few minutes and try again.', username);
     }
-    if (!username || !password) return render(reply, interaction, 400, 'Enter your username or email and your password.', username);
-    const result = await deps.directory.users.signIn(username, password);
+    if (!username || !password) {
+      perAddress.release();
+      perAccount.release();
+      return render(reply, interaction, 400, 'Enter your username or email and your password.', username);
+    }
+    const result = await deps.directory.users.signIn(username, password).catch((error: unknown) => {
+      perAddress.release();
+      perAccount.release();
+      throw error;
+    });
     const appTarget = await auditApp(interaction.params.client_id);
     if (!result.ok) {
-      signInLimiter.hit(request.ip);
       // Audited against the account when it exists; what was typed for an unknown one is never
       // recorded, since people type passwords into the username field.
       const known = await deps.directory.users.get(username).catch(() => undefined);
@@ -160,6 +177,8 @@ export function registerInteractionRoutes(app: FastifyInstance, deps: Interactio
       await audit(request, known, { action: 'user.sign_in', target: appTarget, outcome: 'failure', details: { reason } });
       return render(reply, interaction, 200, GENERIC_FAILURE, username);
     }
+    perAddress.release();
+    perAccount.release();
     await audit(request, result.user, { action: 'user.sign_in', target: appTarget, details: { method: 'password' } });
     return deps.provider().interactionFinished(
       request.raw,
