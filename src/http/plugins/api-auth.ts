@@ -63,7 +63,9 @@ export interface ApiAuthenticatorOptions {
 }
 
 export function createApiAuthenticator(directory: Directory, options: ApiAuthenticatorOptions = {}) {
-  // Guessing keys is hopeless (256 bits), but a flood of bad keys still costs look-ups: slow it down.
+  // Guessing keys is hopeless (256 bits), but a flood of bad credentials from an address is told to
+  // back off with 429. Only the failures are refused: a valid key is served whatever else came from
+  // its address (a NAT, a proxy), so no one there can shut the API or the console out.
   const failures = createWindowLimiter({ limit: 30, windowMs: 60_000 });
   // Generous: a directory sync makes two requests per user.
   const requests = createWindowLimiter({ limit: 6000, windowMs: 60_000 });
@@ -90,13 +92,13 @@ export function createApiAuthenticator(directory: Directory, options: ApiAuthent
     /** A preHandler: authenticates the caller and checks it holds `permission`. */
     require(permission: Permission) {
       return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
-        if (failures.exceeded(request.ip)) {
-          reply.header('Retry-After', '60');
-          throw new DomainError('request.rate_limited', 429, 'Too many failed authentications from this address. Try again in a minute.');
-        }
         const presented = presentedCredential(request);
         const principal = presented ? await authenticate(request, presented) : undefined;
         if (!principal) {
+          if (failures.exceeded(request.ip)) {
+            reply.header('Retry-After', '60');
+            throw new DomainError('request.rate_limited', 429, 'Too many failed authentications from this address. Try again in a minute.');
+          }
           failures.hit(request.ip);
           reply.header('WWW-Authenticate', 'Bearer realm="gatehouse"');
           throw new DomainError(
