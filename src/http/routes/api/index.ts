@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Directory } from '../../../directory/index.ts';
 import type { Runtime } from '../../../runtime.ts';
 import { createApiAuthenticator } from '../../plugins/api-auth.ts';
+import { refuseUnusableText } from '../../plugins/request-text.ts';
 import { SHARED_SCHEMAS } from './schemas.ts';
 import { registerAppRoutes } from './apps.ts';
 import { registerAuditRoutes } from './audit.ts';
@@ -53,6 +54,8 @@ export async function registerApi(app: FastifyInstance, deps: ApiDependencies): 
     async (api) => {
       // JSON only: a form or plain text is 415, not parsed into something the schemas might accept.
       api.removeContentTypeParser(['text/plain', 'application/x-www-form-urlencoded']);
+      // Every route below, the JumpCloud-compatible ones included, and any added later.
+      refuseUnusableText(api);
       registerUserRoutes(api, deps.directory, auth);
       registerGroupRoutes(api, deps.directory, auth);
       registerAppRoutes(api, deps, auth);
