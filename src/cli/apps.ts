@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
-import { type App, type AppIcon, type AttributeMapping, AUTH_METHODS, MAPPABLE_FIELDS, type MappableField, OPTIONAL_SCOPES } from '../directory/apps.ts';
+import { type App, type AppIcon, type AttributeMapping, AUTH_METHODS, MAPPABLE_FIELDS, type MappableField, OPTIONAL_SCOPES, plainHttpRedirectUris } from '../directory/apps.ts';
+import { displayedIssuer } from './issuer.ts';
 import { APP_ARG, CliFailure, type CommandGroup, type CommandSpec, type Context, GROUP_ARG, type Output, appTarget, fields, formatDuration, hint, parseDuration, table } from './command.ts';
 
 /**
@@ -73,6 +74,7 @@ function secretOutput(headline: string, app: App, clientSecret: string | null, i
 const create: CommandSpec = {
   name: 'apps create',
   summary: 'Register an OpenID Connect app; prints its client_id and, once, its client secret.',
+  configFlags: ['issuer'],
   options: {
     label: { type: 'string', required: true, value: 'LABEL', description: 'Display label.' },
     'redirect-uri': { type: 'string', multiple: true, required: true, value: 'URI', description: 'Absolute redirect URI, without fragment.' },
@@ -88,7 +90,11 @@ const create: CommandSpec = {
     description: { type: 'string', value: 'TEXT', description: 'Description.' },
     icon: { type: 'string', value: 'FILE.png|FILE.svg', description: 'Icon image (at most 256 KiB).' },
   },
-  notes: 'Nobody can use the app until a group is bound to it: gatehouse apps bind APP GROUP',
+  notes: [
+    'Nobody can use the app until a group is bound to it: gatehouse apps bind APP GROUP',
+    'Redirect URIs are matched exactly (no * wildcards); plain http:// to a host other than this machine draws a warning.',
+    'The discovery URL printed uses the issuer the server last ran with (gatehouse serve records it), unless --issuer or GATEHOUSE_ISSUER is given.',
+  ].join('\n'),
   async run(ctx) {
     const input = {
       label: ctx.need('label'),
@@ -109,13 +115,17 @@ const create: CommandSpec = {
       groups_claim: ctx.string('groups-claim'),
       icon: readIcon(ctx),
     };
-    const { config } = await ctx.runtime();
+    const issuer = await displayedIssuer(ctx);
     const { app, clientSecret } = await ctx.change('app.create', (d) => d.apps.create(input), ({ app: a }) => ({ target: appTarget(a), details: { auth_method: a.auth_method } }), {
       type: 'app',
       name: input.label,
     });
+    // Allowed, so only a warning (on stderr, so that --json output stays clean), once the app exists.
+    for (const uri of plainHttpRedirectUris(app.redirect_uris)) {
+      ctx.io.stderr.write(`gatehouse: warning: redirect URI ${uri} is plain http to a host other than this machine: codes and tokens would cross the network unencrypted (use https)\n`);
+    }
     const footer = `Nobody can sign in to it until a group is bound to it: ${hint(ctx, `apps bind ${app.client_id} GROUP`)}`;
-    return secretOutput(`Created app "${app.label}" (id ${app.id}).`, app, clientSecret, config.issuer, footer);
+    return secretOutput(`Created app "${app.label}" (id ${app.id}).`, app, clientSecret, issuer, footer);
   },
 };
 
@@ -139,13 +149,15 @@ const show: CommandSpec = {
   name: 'apps show',
   summary: 'Show an app, its bound groups and the issuer it trusts.',
   args: [APP_ARG],
+  configFlags: ['issuer'],
   async run(ctx) {
-    const { directory, config } = await ctx.runtime();
+    const { directory } = await ctx.runtime();
+    const issuer = await displayedIssuer(ctx);
     const app = await directory.apps.get(ctx.arg(0));
     const groups = await directory.apps.boundGroups(app.id);
     return {
-      data: { ...app, groups, issuer: config.issuer, discovery_url: discoveryUrl(config.issuer) },
-      text: appFields(app, groups, config.issuer),
+      data: { ...app, groups, issuer, discovery_url: discoveryUrl(issuer) },
+      text: appFields(app, groups, issuer),
     };
   },
 };
@@ -154,11 +166,12 @@ const regenerateSecret: CommandSpec = {
   name: 'apps regenerate-secret',
   summary: 'Replace the client secret (the old one stops working at once); prints the new one once.',
   args: [APP_ARG],
+  configFlags: ['issuer'],
   async run(ctx) {
-    const { config } = await ctx.runtime();
+    const issuer = await displayedIssuer(ctx);
     const ref = ctx.arg(0);
     const { app, clientSecret } = await ctx.change('app.regenerate_secret', (d) => d.apps.regenerateSecret(ref), ({ app: a }) => ({ target: appTarget(a) }), { type: 'app', id: ref });
-    return secretOutput(`New client secret for "${app.label}"; the previous one no longer works.`, app, clientSecret, config.issuer);
+    return secretOutput(`New client secret for "${app.label}"; the previous one no longer works.`, app, clientSecret, issuer);
   },
 };
 

@@ -22,7 +22,8 @@ function count(ctx: Context, name: string, min: number, max: number): number | u
 }
 
 const who = (ref: { type: string; id: string | null; name: string | null }): string => `${ref.type}:${ref.name ?? ref.id ?? '?'}`;
-const outcome = (event: AuditEvent): string => (event.outcome === 'failure' ? `failure (${String(event.details['code'] ?? '?')})` : event.outcome);
+/** A refusal's reason: changes record the error `code`, sign-ins their `reason`. */
+const outcome = (event: AuditEvent): string => (event.outcome === 'failure' ? `failure (${String(event.details['code'] ?? event.details['reason'] ?? '?')})` : event.outcome);
 
 const list: CommandSpec = {
   name: 'audit list',

@@ -68,6 +68,8 @@ export interface CommandSpec {
   options?: Readonly<Record<string, OptionSpec>>;
   /** Config options this command also accepts as flags (besides --data-dir). */
   configFlags?: readonly ('port' | 'host' | 'issuer')[];
+  /** May create the data directory (serve, init); every other command refuses one that holds no Gatehouse database. */
+  createsDataDir?: boolean;
   /** Extra help text printed after the options. */
   notes?: string;
   run(ctx: Context): Promise<Output | undefined>;
@@ -337,7 +339,7 @@ export function hint(ctx: Context, words: string): string {
   return `gatehouse ${words}${ctx.dataDirFlag === undefined ? '' : ` --data-dir ${shellQuote(ctx.dataDirFlag)}`}`;
 }
 
-const shellQuote = (value: string): string => (/^[\w@%+=:,./-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`);
+export const shellQuote = (value: string): string => (/^[\w@%+=:,./-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`);
 
 // ---- help -------------------------------------------------------------------------------------
 

@@ -21,6 +21,8 @@ import {
   wantsHelp,
 } from './command.ts';
 import { groupsGroup } from './groups.ts';
+import { initCommand } from './init.ts';
+import { NotInstalledError, requireInstallation } from './installation.ts';
 import { keysGroup } from './keys.ts';
 import { serveCommand } from './serve.ts';
 import { usersGroup } from './users.ts';
@@ -28,10 +30,16 @@ import { usersGroup } from './users.ts';
 export type { CliIo } from './command.ts';
 
 export const EXIT_OK = 0;
-/** A refusal: not found, conflict, invalid value (the directory's DomainError), bad configuration. */
+/** A refusal or failure: not found, conflict, invalid value (the directory's DomainError), port in use, database unreachable. */
 export const EXIT_FAILURE = 1;
-/** A malformed command line: unknown command or option, missing argument, badly formatted value. */
+/**
+ * Bad input before anything ran: unknown command or option, missing argument, badly formatted value,
+ * a bad configuration value (flag or variable), a data directory that holds no Gatehouse database.
+ */
 export const EXIT_USAGE = 2;
+
+/** The commands that are one word, not a group and a subcommand. */
+const SINGLE_COMMANDS: readonly CommandSpec[] = [serveCommand, initCommand];
 
 const GROUPS: readonly CommandGroup[] = [usersGroup, groupsGroup, appsGroup, keysGroup, apiKeysGroup, auditGroup];
 
@@ -43,46 +51,104 @@ function rootHelp(): string {
     '',
     'Commands:',
   ];
-  const all = [serveCommand, ...GROUPS.flatMap((g) => g.commands)];
+  const all = [...SINGLE_COMMANDS, ...GROUPS.flatMap((g) => g.commands)];
   const width = Math.max(...all.map((c) => synopsis(c).length));
   const line = (c: CommandSpec) => `  gatehouse ${synopsis(c).padEnd(width)}  ${c.summary}`;
-  lines.push(line(serveCommand));
+  lines.push(...SINGLE_COMMANDS.map(line));
   for (const group of GROUPS) lines.push('', ...group.commands.map(line));
   lines.push(
     '',
-    'Every command takes --data-dir DIR (env GATEHOUSE_DATA_DIR, default ./data) and --json;',
-    'GATEHOUSE_DATABASE_URL=postgres://… stores everything in PostgreSQL instead.',
+    'Every command takes --data-dir DIR (env GATEHOUSE_DATA_DIR, default ./data) and --json, before or after',
+    'the command; GATEHOUSE_DATABASE_URL=postgres://… stores everything in PostgreSQL instead.',
+    'Only serve and init create a data directory; the other commands refuse one that holds no Gatehouse database.',
     'Every change a command makes is recorded in the audit log (gatehouse audit list).',
-    'Run "gatehouse <command> --help" for its options. Exit status: 0 ok, 1 refused or failed, 2 bad usage.',
+    'Run "gatehouse <command> --help" for its options.',
+    'Exit status: 0 ok, 1 refused or failed, 2 bad usage or configuration.',
   );
   return lines.join('\n');
 }
 
 const isHelpWord = (word: string | undefined): boolean => word === '--help' || word === '-h' || word === 'help';
 
+/**
+ * Options that may come before the command words (`gatehouse --data-dir DIR users list`), with
+ * whether they take a value. The command's own parser then checks them like any other option, so
+ * `--port` before a command that has none is refused as an unknown option of that command.
+ */
+const GLOBAL_OPTIONS: Readonly<Record<string, { value?: string }>> = {
+  'data-dir': { value: 'DIR' },
+  json: {},
+  port: { value: 'PORT' },
+  host: { value: 'HOST' },
+  issuer: { value: 'URL' },
+};
+
+/**
+ * Splits argv into the command words and the options given among them. Stops at the first token
+ * that is neither a global option nor, while words are still wanted, a word.
+ */
+function splitWords(argv: readonly string[], wanted: (words: readonly string[]) => boolean): { words: string[]; options: string[]; rest: string[]; help: boolean } {
+  const words: string[] = [];
+  const options: string[] = [];
+  let i = 0;
+  while (i < argv.length && wanted(words)) {
+    const token = argv[i] as string;
+    if (token === '--help' || token === '-h') return { words, options, rest: argv.slice(i + 1), help: true };
+    if (token === '--' || !token.startsWith('-')) {
+      if (token === '--') break;
+      words.push(token);
+      i += 1;
+      continue;
+    }
+    const [name = '', inline] = token.slice(2).split(/=(.*)/s);
+    const spec = token.startsWith('--') ? GLOBAL_OPTIONS[name] : undefined;
+    if (!spec) throw new UsageError(words.length === 0 ? `unknown option ${token.split('=')[0]} before the command (see gatehouse --help)` : `unknown option ${token.split('=')[0]}`);
+    if (spec.value && inline === undefined) {
+      const value = argv[i + 1];
+      if (value === undefined || value.startsWith('--')) throw new UsageError(`--${name} needs a value (${spec.value})`);
+      options.push(token, value);
+      i += 2;
+    } else {
+      options.push(token);
+      i += 1;
+    }
+  }
+  return { words, options, rest: argv.slice(i), help: false };
+}
+
 /** Finds the command the words name; the rest of argv belongs to it. Returns help text instead when asked. */
 function resolve(argv: readonly string[]): { command: CommandSpec; rest: string[] } | { help: string } {
-  const [first, second] = argv;
-  if (first === undefined) throw new UsageError('missing command (see gatehouse --help)');
-  if (isHelpWord(first)) return { help: rootHelp() };
-  if (first === serveCommand.name) return { command: serveCommand, rest: argv.slice(1) };
-  const group = GROUPS.find((g) => g.name === first);
-  if (!group) {
-    throw new UsageError(first.startsWith('-') ? `expected a command before ${first} (see gatehouse --help)` : `unknown command "${first}" (see gatehouse --help)`);
+  // Words are wanted until they name a command: one word for serve and init, two for a group's commands.
+  const isSingle = (word: string | undefined) => SINGLE_COMMANDS.some((c) => c.name === word);
+  const split = splitWords(argv, (words) => words.length === 0 || (words.length === 1 && !isSingle(words[0]) && !isHelpWord(words[0])));
+  const [first, second] = split.words;
+  if (first === undefined) {
+    if (split.help) return { help: rootHelp() };
+    throw new UsageError('missing command (see gatehouse --help)');
   }
+  if (isHelpWord(first)) return { help: rootHelp() };
+  const single = SINGLE_COMMANDS.find((c) => c.name === first);
+  // Help asked among the leading options still belongs to the command named.
+  const rest = [...split.options, ...(split.help ? ['--help'] : []), ...split.rest];
+  if (single) return { command: single, rest };
+  const group = GROUPS.find((g) => g.name === first);
+  if (!group) throw new UsageError(`unknown command "${first}" (see gatehouse --help)`);
+  if (split.help && second === undefined) return { help: groupHelp(group) };
   if (isHelpWord(second)) return { help: groupHelp(group) };
   const names = group.commands.map((c) => c.name.slice(group.name.length + 1));
-  if (second === undefined || second.startsWith('-')) {
+  if (second === undefined) {
     throw new UsageError(`missing command: gatehouse ${group.name} ${names.join('|')} (see gatehouse ${group.name} --help)`);
   }
   const command = group.commands.find((c) => c.name === `${group.name} ${second}`);
   if (!command) throw new UsageError(`unknown command "${group.name} ${second}" (see gatehouse ${group.name} --help)`);
-  return { command, rest: argv.slice(2) };
+  return { command, rest };
 }
 
 /** Errors that are part of normal operation: their message is the whole story. */
 function isExpected(error: unknown): error is Error {
-  if (error instanceof DomainError || error instanceof ConfigError || error instanceof CliFailure) return true;
+  if (error instanceof DomainError || error instanceof CliFailure) return true;
+  // Known by name, so that loading this module never loads the database drivers (src/storage/db.ts).
+  if (error instanceof Error && error.name === 'DatabaseUnreachableError') return true;
   // Operating-system refusals (EACCES on the data directory, EADDRINUSE, ECONNREFUSED from PostgreSQL).
   const e = error as { syscall?: unknown; code?: unknown };
   return error instanceof Error && typeof e.syscall === 'string' && typeof e.code === 'string';
@@ -115,7 +181,11 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     };
     const config = loadConfig({ dataDir: flag('data-dir'), port: flag('port'), host: flag('host'), issuer: flag('issuer') }, io.env);
     // Storage, crypto and the database drivers load only for commands that use them, so help and usage errors stay quick.
-    const open = async () => (await import('../runtime.ts')).openRuntime(config);
+    const open = async () => {
+      // A mistyped --data-dir must not become a new, empty installation: only serve and init create one.
+      if (!command.createsDataDir) requireInstallation(config, flag('data-dir') !== undefined);
+      return (await import('../runtime.ts')).openRuntime(config);
+    };
     const ctx = createContext({ command, parsed, config, io, runtime: () => (runtime ??= open()) });
     const output = await command.run(ctx);
     if (output) write(io.stdout, ctx.json ? JSON.stringify(output.data, null, 2) : output.text);
@@ -124,6 +194,10 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     if (error instanceof UsageError) {
       const where = error.command && !error.message.includes('--help') ? ` (see gatehouse ${error.command} --help)` : '';
       write(io.stderr, `gatehouse: ${oneLine(error.message)}${where}`);
+      return EXIT_USAGE;
+    }
+    if (error instanceof ConfigError || error instanceof NotInstalledError) {
+      write(io.stderr, `gatehouse: ${oneLine(error.message)}`);
       return EXIT_USAGE;
     }
     if (isExpected(error)) {

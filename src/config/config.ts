@@ -59,6 +59,10 @@ export function loadConfig(flags: Flags = {}, env: NodeJS.ProcessEnv = process.e
   if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
     throw new ConfigError(name('databaseUrl'), 'must start with postgres:// (leave it unset for the embedded SQLite database)');
   }
+  // Checked here, so that the driver's bare "Invalid URL" never surfaces; the value itself (it may hold a password) is never echoed.
+  if (databaseUrl && !URL.canParse(databaseUrl)) {
+    throw new ConfigError(name('databaseUrl'), 'is not a valid URL (postgres://USER:PASSWORD@HOST:PORT/DATABASE; a port is a number, special characters in the password are %-encoded)');
+  }
   const secretKey = pick('secretKey') || undefined;
   if (secretKey !== undefined && secretKey.length < 32) throw new ConfigError(name('secretKey'), 'must have at least 32 characters');
   const trustProxy = pick('trustProxy');

@@ -113,6 +113,30 @@ function checkUri(value: string, path: string, what: string): string {
   return value;
 }
 
+/**
+ * Redirect URIs are matched exactly, never as patterns: a `*` would never match what an app sends,
+ * and reads as a wildcard that some other servers honour (a well-known way to leak codes). Refused.
+ */
+function checkRedirectUri(value: string, path: string, what: string): string {
+  checkUri(value, path, what);
+  if (value.includes('*')) throw invalid('app.invalid_uri', `${what} "${value}" must not contain * (redirect URIs are matched exactly, with no wildcards).`, path);
+  return value;
+}
+
+const LOOPBACK_HOST = /^(localhost|.*\.localhost|127(\.\d{1,3}){3}|\[::1\])$/i;
+
+/**
+ * Plain http:// redirect URIs to a host other than this machine: codes and tokens would cross the
+ * network unencrypted. Allowed (a lab, an internal network), but the command line and the console
+ * warn about them. Loopback addresses are fine (RFC 8252 §7.3).
+ */
+export function plainHttpRedirectUris(uris: readonly string[]): string[] {
+  return uris.filter((uri) => {
+    const url = URL.parse(uri);
+    return url?.protocol === 'http:' && !LOOPBACK_HOST.test(url.hostname);
+  });
+}
+
 function checkClaimName(claim: string, path: string): void {
   if (!claim || claim.length > 256 || /\s/.test(claim)) {
     throw invalid('app.invalid_claim', `"${claim}" is not a usable claim name.`, path);
@@ -128,9 +152,9 @@ function validate(input: AppInput, existing?: App): Omit<AppRow, 'id' | 'client_
   const description = input.description ?? existing?.description ?? '';
   if (description.length > 2048) throw invalid('app.invalid_description', 'A description has at most 2048 characters.', 'description');
   if (input.redirect_uris.length === 0) throw invalid('app.redirect_uri_required', 'An app needs at least one redirect URI.', 'redirect_uris');
-  const redirectUris = [...new Set(input.redirect_uris.map((uri, i) => checkUri(uri, `redirect_uris[${i}]`, 'Redirect URI')))];
+  const redirectUris = [...new Set(input.redirect_uris.map((uri, i) => checkRedirectUri(uri, `redirect_uris[${i}]`, 'Redirect URI')))];
   const postLogout = [
-    ...new Set((input.post_logout_redirect_uris ?? existing?.post_logout_redirect_uris ?? []).map((uri, i) => checkUri(uri, `post_logout_redirect_uris[${i}]`, 'Post-logout redirect URI'))),
+    ...new Set((input.post_logout_redirect_uris ?? existing?.post_logout_redirect_uris ?? []).map((uri, i) => checkRedirectUri(uri, `post_logout_redirect_uris[${i}]`, 'Post-logout redirect URI'))),
   ];
   const loginUrl = input.login_url === undefined ? (existing?.login_url ?? null) : input.login_url;
   if (loginUrl !== null) checkUri(loginUrl, 'login_url', 'Login URL');

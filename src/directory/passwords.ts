@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { type Algorithm, hash, verify } from '@node-rs/argon2';
+import { invalid } from './errors.ts';
 
 // Algorithm is an ambient const enum, which type stripping can't read: 2 is its Argon2id member.
 const ARGON2ID = 2 as Algorithm;
@@ -36,13 +37,29 @@ async function limited<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
-export const hashPassword = (password: string): Promise<string> => limited(() => hash(password, ARGON2_OPTIONS));
+/**
+ * Spaces, tabs, no-break spaces and the like only: long enough for any length rule, and as easy to
+ * guess as no password at all (and often what an empty field pasted from elsewhere really holds).
+ */
+export const isBlankPassword = (password: string): boolean => /^\s+$/u.test(password);
+
+/**
+ * Every password that is stored passes through here (the API, the command line, the JumpCloud-style
+ * API all set passwords through the user store), so the rule against blank ones lives here.
+ */
+export async function hashPassword(password: string): Promise<string> {
+  if (isBlankPassword(password)) {
+    throw invalid('user.password_blank', 'A password cannot consist only of spaces or other blank characters.', 'password');
+  }
+  return limited(() => hash(password, ARGON2_OPTIONS));
+}
 
 // A hash of a random password, checked when the user doesn't exist so that both cases take as long.
 let decoyHash: Promise<string> | undefined;
 
+/** Checks a typed password; a blank one never matches (one stored before blank ones were refused included). */
 export async function verifyPassword(storedHash: string | null, password: string): Promise<boolean> {
-  if (storedHash === null || password.length > MAX_PASSWORD_LENGTH) {
+  if (storedHash === null || password.length > MAX_PASSWORD_LENGTH || isBlankPassword(password)) {
     decoyHash ??= hashPassword(crypto.randomUUID());
     const decoy = await decoyHash;
     await limited(() => verify(decoy, password.slice(0, MAX_PASSWORD_LENGTH))).catch(() => false);

@@ -29,6 +29,31 @@ export interface Storage {
   close(): Promise<void>;
 }
 
+/**
+ * PostgreSQL could not be reached or refused the connection (down, wrong host or port, wrong
+ * password, no such database). The message names GATEHOUSE_DATABASE_URL and where it points, never
+ * its password; the command line prints it as one line.
+ */
+export class DatabaseUnreachableError extends Error {
+  constructor(databaseUrl: string, cause: unknown) {
+    const e = cause as { message?: string; code?: string; errors?: { message?: string }[] };
+    // A host name with several addresses fails with an AggregateError whose own message is empty.
+    const reason = e.message || e.errors?.[0]?.message || e.code || String(cause);
+    super(`GATEHOUSE_DATABASE_URL: cannot connect to PostgreSQL at ${describeDatabaseUrl(databaseUrl)}: ${reason.replace(/\s*\n\s*/g, ' ')}`, { cause });
+    this.name = 'DatabaseUnreachableError';
+  }
+}
+
+/** host:port/database, without user or password. */
+function describeDatabaseUrl(databaseUrl: string): string {
+  try {
+    const url = new URL(databaseUrl);
+    return `${url.hostname || 'localhost'}:${url.port || '5432'}${url.pathname}`;
+  } catch {
+    return 'the configured address';
+  }
+}
+
 export interface StorageOptions {
   dataDir: string;
   databaseUrl?: string | undefined;
@@ -178,6 +203,13 @@ export async function openStorage(options: StorageOptions): Promise<Storage> {
     // An idle connection dropped by the server (restart, failover) must not take the process down;
     // the pool replaces it on next use.
     pool.on('error', () => {});
+    // Connect once before anything else, so that an unreachable server is reported as such.
+    try {
+      (await pool.connect()).release();
+    } catch (error) {
+      await pool.end().catch(() => undefined);
+      throw new DatabaseUnreachableError(options.databaseUrl, error);
+    }
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     const placeholders = numberPlaceholders();
     storage = {

@@ -225,6 +225,7 @@ test(
   'two commands changing one SQLite database at once both succeed',
   async () => {
     const dir = tempDir();
+    assert.equal((await run(['init', '--data-dir', dir], {})).code, 0);
     const results = await Promise.all(
       ['a', 'b', 'c'].map((name) => run(['users', 'create', '--username', name, '--email', `${name}@example.com`, '--password-stdin', '--data-dir', dir], {}, `${PASSWORD}\n`)),
     );

@@ -36,10 +36,12 @@ function tempDir(): string {
  * cache, which saves each of them a good part of the ~0.3 s Node spends loading the sources.
  */
 const baseEnv: Record<string, string> = {};
-before(() => {
+before(async () => {
   dataDir = tempDir();
   for (const [key, value] of Object.entries(process.env)) if (!key.startsWith('GATEHOUSE_') && value !== undefined) baseEnv[key] = value;
   baseEnv['NODE_COMPILE_CACHE'] = tempDir();
+  // Only serve and init create a Gatehouse database; every other command needs one.
+  await ok(['init']);
 });
 after(() => {
   for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
@@ -365,9 +367,9 @@ test('bad input is refused with one line on stderr and changes nothing', async (
     () => refused(app('--map', 'x=attributes.'), 1, /not a valid custom attribute name/),
     () => refused(app('--refresh-token-ttl', '100d'), 1, /between 1 minute and 90 days/),
     () => refused(app('--icon', join(assets, 'missing.png')), 1, /Cannot read the icon file .*missing\.png/),
-    () => refused(['users', 'list'], 1, /--issuer \/ GATEHOUSE_ISSUER: "nope" is not an absolute URL/, { env: { GATEHOUSE_ISSUER: 'nope' } }),
-    () => refused(['users', 'list'], 1, /GATEHOUSE_DATABASE_URL: must start with postgres:\/\//, { env: { GATEHOUSE_DATABASE_URL: 'mysql://x' } }),
-    // Usage errors (exit 2): the command line itself is wrong.
+    // Usage errors (exit 2): the command line or the configuration is wrong.
+    () => refused(['users', 'list'], 2, /--issuer \/ GATEHOUSE_ISSUER: "nope" is not an absolute URL/, { env: { GATEHOUSE_ISSUER: 'nope' } }),
+    () => refused(['users', 'list'], 2, /GATEHOUSE_DATABASE_URL: must start with postgres:\/\//, { env: { GATEHOUSE_DATABASE_URL: 'mysql://x' } }),
     () => refused([], 2, /missing command/, { dir: null }),
     () => refused(['frobnicate'], 2, /^gatehouse: unknown command "frobnicate" \(see gatehouse --help\)\n$/),
     () => refused(['users'], 2, /missing command: gatehouse users create\|list\|show/, { dir: null }),
@@ -422,6 +424,11 @@ test('help, environment and exit status 0', async () => {
   // GATEHOUSE_DATA_DIR stands in for --data-dir, which beats it.
   const viaEnv = await okJson(['users', 'list'], { dir: null, env: { GATEHOUSE_DATA_DIR: dataDir } });
   assert.deepEqual(viaEnv.map((u: { username: string }) => u.username), ['alice', 'bob']);
+  // A directory without a Gatehouse database is refused (a typo must not become an empty installation)…
+  await refused(['users', 'list'], 2, /no Gatehouse database in .*gatehouse init --data-dir/, { dir: fresh, env: { GATEHOUSE_DATA_DIR: dataDir } });
+  assert.equal(existsSync(join(fresh, 'gatehouse.db')), false);
+  // …until init makes it one.
+  await ok(['init'], { dir: fresh });
   assert.deepEqual(await okJson(['users', 'list'], { dir: fresh, env: { GATEHOUSE_DATA_DIR: dataDir } }), []);
   assert.match(await ok(['users', 'list'], { dir: fresh }), /^No users yet\. Create one with: gatehouse users create/);
 });
