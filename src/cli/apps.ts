@@ -52,6 +52,7 @@ function appFields(app: App, groups: readonly { name: string }[], issuer: string
     ['login URL', app.login_url ?? ''],
     ['scopes', ['openid', ...app.scopes].join(' ')],
     ['refresh tokens', app.refresh_token ? `yes (lifetime ${formatDuration(app.refresh_token_ttl)})` : 'no'],
+    ['refresh reuse', !app.refresh_token ? '' : app.refresh_token_reuse_interval > 0 ? `within ${app.refresh_token_reuse_interval}s of a rotation` : 'none (reuse revokes the grant)'],
     ['claims', app.attribute_mapping.map(describeMapping)],
     ['groups claim', app.groups_claim ?? ''],
     ['groups', groups.map((g) => g.name)],
@@ -82,6 +83,11 @@ const create: CommandSpec = {
     'auth-method': { type: 'string', value: 'METHOD', description: 'Client authentication at the token endpoint: client_secret_basic (default), client_secret_post, or none for a public client.' },
     'refresh-token': { type: 'boolean', description: 'Allow the refresh_token grant.' },
     'refresh-token-ttl': { type: 'string', value: 'DURATION', description: 'Refresh-token lifetime: 30d, 12h, 90m, 3600s or 3600 (default 30d).' },
+    'refresh-token-reuse-interval': {
+      type: 'string',
+      value: 'DURATION',
+      description: 'Within this time (0s-60s, default 0s) the refresh token just rotated may be presented again for the same new tokens (two tabs, a retry); 0s: any reuse revokes the grant.',
+    },
     scope: { type: 'string', multiple: true, value: OPTIONAL_SCOPES.join('|'), description: 'An optional scope the app may ask for (openid is always on).' },
     map: { type: 'string', multiple: true, value: 'CLAIM=FIELD', description: `Put a user field in a claim: ${MAPPABLE_FIELDS.join(', ')} or attributes.NAME.` },
     'map-constant': { type: 'string', multiple: true, value: 'CLAIM=VALUE', description: 'Put a fixed value in a claim.' },
@@ -105,6 +111,7 @@ const create: CommandSpec = {
       auth_method: ctx.choice('auth-method', AUTH_METHODS),
       refresh_token: ctx.flag('refresh-token'),
       refresh_token_ttl: parseDuration(ctx, 'refresh-token-ttl'),
+      refresh_token_reuse_interval: parseDuration(ctx, 'refresh-token-reuse-interval'),
       scopes: ctx.strings('scope').map((scope) => {
         if (!(OPTIONAL_SCOPES as readonly string[]).includes(scope)) {
           throw ctx.usage(`--scope must be one of ${OPTIONAL_SCOPES.join(', ')} (got "${scope}"; openid is always on)`);

@@ -25,6 +25,8 @@ const RESERVED_CLAIMS = new Set([
 export const DEFAULT_REFRESH_TOKEN_TTL = 30 * 24 * 3600;
 export const MAX_REFRESH_TOKEN_TTL = 90 * 24 * 3600;
 export const MAX_ICON_BYTES = 256 * 1024;
+/** The longest refresh-token reuse interval, in seconds: long enough for a retry or a second tab, no longer. */
+export const MAX_REFRESH_TOKEN_REUSE_INTERVAL = 60;
 
 export type AttributeMapping =
   | { claim: string; source: 'field'; field: MappableField }
@@ -53,6 +55,7 @@ export interface App {
   attribute_mapping: AttributeMapping[];
   groups_claim: string | null;
   refresh_token_ttl: number;
+  refresh_token_reuse_interval: number;
   created: string;
   updated: string;
 }
@@ -70,6 +73,7 @@ export interface AppInput {
   attribute_mapping?: AttributeMapping[] | undefined;
   groups_claim?: string | null | undefined;
   refresh_token_ttl?: number | undefined;
+  refresh_token_reuse_interval?: number | undefined;
 }
 
 export type AppRow = Selectable<AppsTable>;
@@ -92,6 +96,7 @@ export function toApp(row: AppRow): App {
     attribute_mapping: JSON.parse(row.attribute_map) as AttributeMapping[],
     groups_claim: row.groups_claim,
     refresh_token_ttl: row.refresh_token_ttl,
+    refresh_token_reuse_interval: row.refresh_token_reuse_interval,
     created: row.created_at,
     updated: row.updated_at,
   };
@@ -189,6 +194,10 @@ function validate(input: AppInput, existing?: App): Omit<AppRow, 'id' | 'client_
   if (!Number.isInteger(ttl) || ttl < 60 || ttl > MAX_REFRESH_TOKEN_TTL) {
     throw invalid('app.invalid_refresh_token_ttl', 'The refresh-token lifetime is between 1 minute and 90 days.', 'refresh_token_ttl');
   }
+  const reuseInterval = input.refresh_token_reuse_interval ?? existing?.refresh_token_reuse_interval ?? 0;
+  if (!Number.isInteger(reuseInterval) || reuseInterval < 0 || reuseInterval > MAX_REFRESH_TOKEN_REUSE_INTERVAL) {
+    throw invalid('app.invalid_refresh_token_reuse_interval', `The refresh-token reuse interval is a whole number of seconds from 0 to ${MAX_REFRESH_TOKEN_REUSE_INTERVAL}.`, 'refresh_token_reuse_interval');
+  }
   const icon = input.icon === undefined ? (existing?.icon ?? null) : input.icon;
   if (icon !== null) checkIcon(icon);
   return {
@@ -204,6 +213,7 @@ function validate(input: AppInput, existing?: App): Omit<AppRow, 'id' | 'client_
     attribute_map: JSON.stringify(mapping),
     groups_claim: groupsClaim,
     refresh_token_ttl: ttl,
+    refresh_token_reuse_interval: reuseInterval,
   };
 }
 

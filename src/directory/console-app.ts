@@ -29,6 +29,7 @@ export function consoleAppRow(issuer: string): AppRow {
     attribute_map: '[]',
     groups_claim: null,
     refresh_token_ttl: 0, // no refresh tokens; its grants last as long as the session (clients.ts)
+    refresh_token_reuse_interval: 0,
     created_at: at,
     updated_at: at,
   };

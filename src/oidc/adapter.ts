@@ -237,5 +237,7 @@ export function createAdapterClass(db: Kysely<Database>, access: AccessResolver,
 /** Expired rows are dead weight: each node sweeps them now and then. */
 export async function purgeExpired(db: Kysely<Database>): Promise<number> {
   const result = await db.deleteFrom('oidc_payloads').where('expires_at', '<=', epoch()).executeTakeFirst();
-  return Number(result.numDeletedRows);
+  // Rotations remembered for a refresh-token reuse interval that has passed (refresh-grace.ts).
+  const rotations = await db.deleteFrom('refresh_token_rotations').where('expires_at', '<=', epoch()).executeTakeFirst();
+  return Number(result.numDeletedRows) + Number(rotations.numDeletedRows);
 }

@@ -43,6 +43,8 @@ function buildClientMetadata(app: AppRow): AdapterPayload | undefined {
   };
   // 0 (the admin console, which has no refresh tokens): its grants last as long as a session.
   if (app.refresh_token_ttl > 0) metadata.gatehouse_refresh_token_ttl = app.refresh_token_ttl;
+  // Seconds within which the refresh token just rotated may be presented again (refresh-grace.ts).
+  if (app.refresh_token === 1 && app.refresh_token_reuse_interval > 0) metadata.gatehouse_refresh_token_reuse_interval = app.refresh_token_reuse_interval;
   if (app.client_secret_hash && app.auth_method !== 'none') metadata.client_secret = app.client_secret_hash;
   return metadata;
 }

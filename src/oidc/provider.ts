@@ -9,6 +9,7 @@ import { createVersionReader } from '../storage/versions.ts';
 import type { Database } from '../storage/schema.ts';
 import { APP_CLAIMS, type ClaimsWithApp, createFindAccount } from './account.ts';
 import { createAdapterClass } from './adapter.ts';
+import { REUSE_INTERVAL_PROPERTY, enableRefreshTokenReuseGrace } from './refresh-grace.ts';
 import { perRequest } from './request-memo.ts';
 import { deriveKey } from './secret-key.ts';
 import { PAGE_CSP, errorPage, logoutPage, signedOutPage } from './views.ts';
@@ -148,7 +149,7 @@ export function createProvider(deps: ProviderDependencies): { provider: Provider
     pkce: { required: (_ctx, client) => client.tokenEndpointAuthMethod === 'none' },
     rotateRefreshToken: true,
     allowOmittingSingleRegisteredRedirectUri: false,
-    extraClientMetadata: { properties: ['gatehouse_scopes', 'gatehouse_refresh_token_ttl'] },
+    extraClientMetadata: { properties: ['gatehouse_scopes', 'gatehouse_refresh_token_ttl', REUSE_INTERVAL_PROPERTY] },
     cookies: {
       keys: [deriveKey(deps.secret, 'cookies').toString('base64url')],
       long: { httpOnly: true, sameSite: 'lax', signed: true },
@@ -256,6 +257,8 @@ export function createProvider(deps: ProviderDependencies): { provider: Provider
   };
 
   const provider = new Provider(deps.issuer, configuration);
+  // The app's refresh-token reuse interval, around oidc-provider's own refresh_token grant.
+  enableRefreshTokenReuseGrace(provider, { read: deps.read, write: deps.write, secret: deps.secret });
   // Mapped attributes and the groups claim have names each app chooses (https://app.hoop.dev/groups),
   // so they can't be declared as scope claims up front: add them after the standard scope filtering.
   const BaseClaims = provider.Claims as unknown as new (...args: unknown[]) => { available: ClaimsWithApp; result(): Promise<object> };

@@ -7,6 +7,7 @@ import * as adminApi from './migrations/003_admin_api.ts';
 import * as directoryVersion from './migrations/004_directory_version.ts';
 import * as payloadVersion from './migrations/005_payload_version.ts';
 import * as payloadVersionScope from './migrations/006_payload_version_scope.ts';
+import * as refreshTokenReuse from './migrations/007_refresh_token_reuse.ts';
 import * as sessionIdsSealed from './migrations/008_session_ids_sealed.ts';
 import type { Database } from './schema.ts';
 
@@ -25,6 +26,7 @@ export const migrations: readonly Migration[] = [
   { version: 4, name: 'directory_version', up: directoryVersion.up },
   { version: 5, name: 'payload_version', up: payloadVersion.up },
   { version: 6, name: 'payload_version_scope', up: payloadVersionScope.up },
+  { version: 7, name: 'refresh_token_reuse', up: refreshTokenReuse.up },
   { version: 8, name: 'session_ids_sealed', up: sessionIdsSealed.up },
 ];
 

@@ -52,6 +52,8 @@ export interface AppsTable {
   attribute_map: string;
   groups_claim: string | null;
   refresh_token_ttl: number;
+  /** Seconds within which a just-rotated refresh token may be presented again (0: never). */
+  refresh_token_reuse_interval: number;
   created_at: string;
   updated_at: string;
 }
@@ -82,6 +84,16 @@ export interface OidcPayloadsTable {
   user_code: string | null;
   expires_at: number | null;
   consumed_at: number | null;
+}
+
+/** A refresh-token rotation remembered for the app's reuse interval (oidc/refresh-grace.ts). */
+export interface RefreshTokenRotationsTable {
+  /** A hash of the consumed refresh token. */
+  id: string;
+  client_id: string;
+  /** The token response, sealed; null while the rotation is under way. */
+  response: string | null;
+  expires_at: number;
 }
 
 export interface ApiKeysTable {
@@ -133,6 +145,7 @@ export interface Database {
   app_bindings: AppBindingsTable;
   signing_keys: SigningKeysTable;
   oidc_payloads: OidcPayloadsTable;
+  refresh_token_rotations: RefreshTokenRotationsTable;
   schema_migrations: SchemaMigrationsTable;
   api_keys: ApiKeysTable;
   audit_events: AuditEventsTable;

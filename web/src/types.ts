@@ -83,6 +83,7 @@ export interface App {
   attribute_mapping: AttributeMapping[];
   groups_claim: string | null;
   refresh_token_ttl: number;
+  refresh_token_reuse_interval: number;
   icon_url: string | null;
   issuer: string;
   discovery_url: string;
@@ -103,6 +104,7 @@ export interface AppInput {
   attribute_mapping?: AttributeMapping[];
   groups_claim?: string | null;
   refresh_token_ttl?: number;
+  refresh_token_reuse_interval?: number;
 }
 
 export interface ApiKey {

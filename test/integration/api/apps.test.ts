@@ -33,6 +33,7 @@ const FULL_APP = {
   ],
   groups_claim: 'groups',
   refresh_token_ttl: 7200,
+  refresh_token_reuse_interval: 15,
 } as const;
 
 for (const { kind, skip } of DATABASE_KINDS) {

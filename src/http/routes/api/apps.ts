@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { type App, type AppIcon, type AppInput, AUTH_METHODS, MAX_ICON_BYTES, MAX_REFRESH_TOKEN_TTL, OPTIONAL_SCOPES } from '../../../directory/apps.ts';
+import { type App, type AppIcon, type AppInput, AUTH_METHODS, MAX_ICON_BYTES, MAX_REFRESH_TOKEN_REUSE_INTERVAL, MAX_REFRESH_TOKEN_TTL, OPTIONAL_SCOPES } from '../../../directory/apps.ts';
 import { DomainError } from '../../../directory/errors.ts';
 import type { DirectoryStores } from '../../../directory/index.ts';
 import type { UserGroup } from '../../../directory/groups.ts';
@@ -46,6 +46,13 @@ const appProperties = {
   attribute_mapping: { type: 'array', maxItems: 100, items: ref('AttributeMapping') },
   groups_claim: { anyOf: [{ type: 'string', minLength: 1, maxLength: 256 }, { type: 'null' }], description: 'Claim listing the user’s groups bound to the app, or null for none.' },
   refresh_token_ttl: { type: 'integer', minimum: 60, maximum: MAX_REFRESH_TOKEN_TTL, description: 'Refresh-token lifetime in seconds (default 30 days).' },
+  refresh_token_reuse_interval: {
+    type: 'integer',
+    minimum: 0,
+    maximum: MAX_REFRESH_TOKEN_REUSE_INTERVAL,
+    description:
+      'Seconds (0-60, default 0) within which the refresh token just rotated may be presented again and gets the same new tokens back (two tabs, a retried request); 0 is strict: any reuse revokes the grant.',
+  },
 } as const;
 
 type AppBody = Omit<AppInput, 'icon'>;

@@ -1,7 +1,7 @@
 // Brings @fastify/swagger's additions to route schemas (tags, summary) into scope.
 import type {} from '@fastify/swagger';
 import { settingRange } from '../../../directory/settings.ts';
-import { AUTH_METHODS, MAPPABLE_FIELDS, MAX_REFRESH_TOKEN_TTL, OPTIONAL_SCOPES } from '../../../directory/apps.ts';
+import { AUTH_METHODS, MAPPABLE_FIELDS, MAX_REFRESH_TOKEN_REUSE_INTERVAL, MAX_REFRESH_TOKEN_TTL, OPTIONAL_SCOPES } from '../../../directory/apps.ts';
 /**
  * JSON Schemas shared by the API routes. They validate requests (unknown fields are refused, never
  * dropped), shape responses, and are what /api/openapi.json is generated from.
@@ -137,7 +137,7 @@ export const appSchema = {
   additionalProperties: false,
   required: [
     'id', 'label', 'description', 'active', 'client_id', 'has_client_secret', 'redirect_uris', 'post_logout_redirect_uris', 'login_url', 'auth_method',
-    'refresh_token', 'scopes', 'attribute_mapping', 'groups_claim', 'refresh_token_ttl', 'icon_url', 'issuer', 'discovery_url', 'created', 'updated',
+    'refresh_token', 'scopes', 'attribute_mapping', 'groups_claim', 'refresh_token_ttl', 'refresh_token_reuse_interval', 'icon_url', 'issuer', 'discovery_url', 'created', 'updated',
   ],
   properties: {
     id: { type: 'string', pattern: '^[0-9a-f]{24}$' },
@@ -155,6 +155,12 @@ export const appSchema = {
     attribute_mapping: { type: 'array', items: { $ref: 'AttributeMapping#' } },
     groups_claim: { anyOf: [{ type: 'string' }, { type: 'null' }], description: 'Claim listing the user’s groups that are bound to this app.' },
     refresh_token_ttl: { type: 'integer', minimum: 60, maximum: MAX_REFRESH_TOKEN_TTL, description: 'Refresh-token lifetime in seconds.' },
+    refresh_token_reuse_interval: {
+      type: 'integer',
+      minimum: 0,
+      maximum: MAX_REFRESH_TOKEN_REUSE_INTERVAL,
+      description: 'Seconds within which the refresh token just rotated may be presented again for the same new tokens; 0: any reuse revokes the grant.',
+    },
     icon_url: { anyOf: [{ type: 'string' }, { type: 'null' }], description: 'Where the icon is served (GET /api/apps/{id}/icon), or null without one.' },
     issuer: { type: 'string', description: 'The issuer to configure in the app.' },
     discovery_url: { type: 'string', description: 'The OpenID Connect discovery document to configure in the app.' },

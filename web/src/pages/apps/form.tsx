@@ -67,6 +67,8 @@ export interface AppFormValues {
   auth_method: AuthMethod;
   refresh_token: boolean;
   refresh_token_days: number | string;
+  /** Seconds within which the refresh token just rotated may be presented again (0: never). */
+  refresh_token_reuse_interval: number | string;
   scopes: OptionalScope[];
   attribute_mapping: MappingRow[];
   include_groups: boolean;
@@ -79,6 +81,8 @@ export interface AppFormValues {
 export const ICON_TYPES = ['image/png', 'image/svg+xml'] as const;
 export const MAX_ICON_BYTES = 256 * 1024;
 const DAY = 24 * 3600;
+/** The longest refresh-token reuse interval the server takes, in seconds (src/directory/apps.ts). */
+export const MAX_REFRESH_TOKEN_REUSE_INTERVAL = 60;
 export const DEFAULT_GROUPS_CLAIM = 'groups';
 
 export const FIELD_LABELS: Record<MappableField, string> = {
@@ -119,6 +123,7 @@ export function emptyAppValues(): AppFormValues {
     auth_method: 'client_secret_basic',
     refresh_token: false,
     refresh_token_days: 30,
+    refresh_token_reuse_interval: 0,
     scopes: [],
     attribute_mapping: [],
     include_groups: false,
@@ -139,6 +144,7 @@ export function appToValues(app: App, groupIds: string[]): AppFormValues {
     auth_method: app.auth_method,
     refresh_token: app.refresh_token,
     refresh_token_days: Math.round((app.refresh_token_ttl / DAY) * 100) / 100,
+    refresh_token_reuse_interval: app.refresh_token_reuse_interval,
     scopes: [...app.scopes],
     attribute_mapping: app.attribute_mapping.map(mappingRow),
     include_groups: app.groups_claim !== null,
@@ -171,6 +177,8 @@ export function valuesToInput(values: AppFormValues, options: { withRefreshToken
     groups_claim: values.include_groups ? values.groups_claim.trim() : null,
   };
   if (options.withRefreshTokenTtl) input.refresh_token_ttl = Math.round(Number(values.refresh_token_days) * DAY);
+  // Checked (and shown) only while refresh tokens are on; otherwise it stays as it is.
+  if (values.refresh_token) input.refresh_token_reuse_interval = Number(values.refresh_token_reuse_interval);
   return input;
 }
 
@@ -242,6 +250,10 @@ export function validateApp(values: AppFormValues): FormErrors {
   if (values.refresh_token) {
     const days = Number(values.refresh_token_days);
     if (values.refresh_token_days === '' || !Number.isFinite(days) || days * DAY < 60 || days > 90) errors['refresh_token_days'] = 'Between 1 minute and 90 days.';
+    const reuse = Number(values.refresh_token_reuse_interval);
+    if (values.refresh_token_reuse_interval === '' || !Number.isInteger(reuse) || reuse < 0 || reuse > MAX_REFRESH_TOKEN_REUSE_INTERVAL) {
+      errors['refresh_token_reuse_interval'] = `Whole seconds from 0 to ${MAX_REFRESH_TOKEN_REUSE_INTERVAL}.`;
+    }
   }
 
   const claims = new Set<string>();
@@ -536,7 +548,20 @@ function SsoPanel({ form, readOnly, app }: PanelProps) {
           <Checkbox label="Authorization Code" description="Always on." checked disabled readOnly />
           <Checkbox label="Refresh Token" description="Lets the app renew its tokens without sending the person to sign in again (scope offline_access)." {...form.getInputProps('refresh_token', { type: 'checkbox' })} />
           {values.refresh_token ? (
-            <NumberInput label="Refresh token lifetime (days)" description="At most 90 days." min={1} max={90} decimalScale={2} w={240} ml={32} {...form.getInputProps('refresh_token_days')} />
+            <>
+              <NumberInput label="Refresh token lifetime (days)" description="At most 90 days." min={1} max={90} decimalScale={2} w={240} ml={32} {...form.getInputProps('refresh_token_days')} />
+              <NumberInput
+                label="Refresh token reuse interval (seconds)"
+                description="Within this time the refresh token just used may be used again and gets the same new tokens (two tabs, a retried request). 0: any reuse ends the sign-in. At most 60."
+                min={0}
+                max={MAX_REFRESH_TOKEN_REUSE_INTERVAL}
+                allowDecimal={false}
+                allowNegative={false}
+                w={420}
+                ml={32}
+                {...form.getInputProps('refresh_token_reuse_interval')}
+              />
+            </>
           ) : null}
         </Stack>
       </Section>
