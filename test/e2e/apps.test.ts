@@ -65,6 +65,16 @@ describe('SSO Applications in the console', () => {
     assert.equal(await redirectUri.getAttribute('aria-invalid'), 'true');
     await redirectUri.fill(`${NGROK_CALLBACK}#section`);
     await page.getByText('Remove the fragment').waitFor();
+    // A * is refused (URIs are matched exactly); plain http to another host is allowed, with a warning under the field.
+    await redirectUri.fill('https://*.ngrok.com/oauth2/callback');
+    await page.getByText('Remove the *').waitFor();
+    assert.equal(await redirectUri.getAttribute('aria-invalid'), 'true');
+    await redirectUri.fill('http://idp.ngrok.com/oauth2/callback');
+    await page.getByText('Remove the *').waitFor({ state: 'detached' });
+    await page.getByText('Plain http to another host').waitFor();
+    assert.notEqual(await redirectUri.getAttribute('aria-invalid'), 'true');
+    await redirectUri.fill('http://localhost:3000/oauth2/callback');
+    await page.getByText('Plain http to another host').waitFor({ state: 'detached' });
     await redirectUri.fill(NGROK_CALLBACK);
     await page.getByText('Remove the fragment').waitFor({ state: 'detached' });
     assert.notEqual(await redirectUri.getAttribute('aria-invalid'), 'true');

@@ -200,6 +200,25 @@ export function uriProblem(value: string, what: string): string | null {
   return null;
 }
 
+/** Redirect and post-logout URIs are matched exactly (src/directory/apps.ts): a * is refused, not a wildcard. */
+export function wildcardProblem(value: string): string | null {
+  return value.includes('*') ? 'Remove the *: redirect URIs are matched exactly, with no wildcards.' : null;
+}
+
+const LOOPBACK_HOST = /^(localhost|.*\.localhost|127(\.\d{1,3}){3}|\[::1\])$/i;
+
+/** Plain http to a host other than this machine: allowed, but codes and tokens would cross the network unencrypted. */
+export function plainHttpWarning(value: string): string | null {
+  let url: URL;
+  try {
+    url = new URL(value.trim());
+  } catch {
+    return null;
+  }
+  if (url.protocol !== 'http:' || LOOPBACK_HOST.test(url.hostname) || value.includes('*')) return null;
+  return 'Plain http to another host: sign-in codes and tokens would cross the network unencrypted. Use https unless this is a closed test network.';
+}
+
 function claimProblem(value: string): string | null {
   const claim = value.trim();
   if (!claim) return 'Enter a claim name.';
@@ -236,11 +255,11 @@ export function validateApp(values: AppFormValues): FormErrors {
 
   if (values.redirect_uris.length === 0) errors['redirect_uris'] = 'Add at least one redirect URI.';
   values.redirect_uris.forEach((row, i) => {
-    const problem = uriProblem(row.uri, 'redirect URI');
+    const problem = uriProblem(row.uri, 'redirect URI') ?? wildcardProblem(row.uri);
     if (problem) errors[`redirect_uris.${i}.uri`] = problem;
   });
   values.post_logout_redirect_uris.forEach((row, i) => {
-    const problem = uriProblem(row.uri, 'post-logout redirect URI');
+    const problem = uriProblem(row.uri, 'post-logout redirect URI') ?? wildcardProblem(row.uri);
     if (problem) errors[`post_logout_redirect_uris.${i}.uri`] = problem;
   });
   if (values.login_url.trim()) {
@@ -450,6 +469,20 @@ function GeneralInfoPanel({ form, readOnly, app }: PanelProps) {
   );
 }
 
+/** A warning under a redirect URI field (plain http to another host); the field stays valid. */
+function redirectWarning(path: 'redirect_uris' | 'post_logout_redirect_uris', uri: string) {
+  const warning = path === 'redirect_uris' ? plainHttpWarning(uri) : null;
+  if (!warning) return {};
+  return {
+    description: (
+      <Text span size="xs" c="orange.8" role="status">
+        {warning}
+      </Text>
+    ),
+    inputWrapperOrder: ['label', 'input', 'description', 'error'] as ('label' | 'input' | 'description' | 'error')[],
+  };
+}
+
 function UriList({ form, path, label, what, description, required, readOnly }: { form: UseFormReturnType<AppFormValues>; path: 'redirect_uris' | 'post_logout_redirect_uris'; label: string; what: string; description: ReactNode; required: boolean; readOnly: boolean }) {
   const rows = form.values[path];
   const listError = form.errors[path];
@@ -477,6 +510,7 @@ function UriList({ form, path, label, what, description, required, readOnly }: {
             style={{ flex: 1 }}
             required={required && i === 0}
             {...form.getInputProps(`${path}.${i}.uri`)}
+            {...redirectWarning(path, row.uri)}
           />
           {readOnly || (required && rows.length === 1) ? null : (
             <ActionIcon variant="subtle" color="gray" size="lg" mt={2} aria-label={`Remove ${what} ${i + 1}`} onClick={() => form.removeListItem(path, i)}>
