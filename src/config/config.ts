@@ -8,7 +8,13 @@ export const OPTIONS = {
   port: { flag: '--port', env: 'GATEHOUSE_PORT', default: '9000', description: 'TCP port to listen on.' },
   host: { flag: '--host', env: 'GATEHOUSE_HOST', default: '127.0.0.1', description: 'Address to listen on.' },
   secretKey: { flag: undefined, env: 'GATEHOUSE_SECRET_KEY', default: undefined, description: 'Key that encrypts signing keys and cookies at rest (32+ characters); else a generated file in the data directory.' },
-  trustProxy: { flag: undefined, env: 'GATEHOUSE_TRUST_PROXY', default: 'false', description: 'true when behind a reverse proxy that sets X-Forwarded-* headers.' },
+  trustProxy: {
+    flag: undefined,
+    env: 'GATEHOUSE_TRUST_PROXY',
+    default: 'false',
+    description:
+      'Which reverse proxies to believe about the client address (X-Forwarded-For): false (none), a hop count (1, 2…; true means 1), or a comma-separated list of proxy addresses or CIDR ranges (loopback, linklocal and uniquelocal name those ranges).',
+  },
 } as const;
 
 export interface Config {
@@ -18,8 +24,14 @@ export interface Config {
   port: number;
   host: string;
   secretKey: string | undefined;
-  trustProxy: boolean;
+  trustProxy: TrustProxy;
 }
+
+/**
+ * Which proxies' X-Forwarded-For entries are believed: none (false), the nearest N hops, or the
+ * proxies at these addresses/CIDR ranges. The client address is the one the last trusted proxy saw.
+ */
+export type TrustProxy = false | number | string[];
 
 export class ConfigError extends Error {
   readonly option: string;
@@ -65,8 +77,7 @@ export function loadConfig(flags: Flags = {}, env: NodeJS.ProcessEnv = process.e
   }
   const secretKey = pick('secretKey') || undefined;
   if (secretKey !== undefined && secretKey.length < 32) throw new ConfigError(name('secretKey'), 'must have at least 32 characters');
-  const trustProxy = pick('trustProxy');
-  if (trustProxy !== 'true' && trustProxy !== 'false') throw new ConfigError(name('trustProxy'), 'must be true or false');
+  const trustProxy = parseTrustProxy(pick('trustProxy') ?? 'false', name('trustProxy'));
 
   return {
     dataDir: resolve(pick('dataDir') ?? './data'),
@@ -76,6 +87,40 @@ export function loadConfig(flags: Flags = {}, env: NodeJS.ProcessEnv = process.e
     port,
     host: pick('host') ?? '127.0.0.1',
     secretKey,
-    trustProxy: trustProxy === 'true',
+    trustProxy,
   };
+}
+
+const IPV4 = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
+
+/** An address or CIDR range as proxy-addr understands it (an IPv4 range may also be a dotted mask). */
+function validProxyAddress(entry: string): boolean {
+  if (entry === 'loopback' || entry === 'linklocal' || entry === 'uniquelocal') return true;
+  const [address = '', range, ...rest] = entry.split('/');
+  if (rest.length) return false;
+  const v4 = IPV4.test(address);
+  // URL's parser validates IPv6 literals without resolving anything.
+  const v6 = !v4 && address.includes(':') && URL.canParse(`http://[${address}]/`);
+  if (!v4 && !v6) return false;
+  if (range === undefined) return true;
+  if (/^\d{1,3}$/.test(range)) return Number(range) <= (v4 ? 32 : 128);
+  return v4 && IPV4.test(range);
+}
+
+/** `true` is kept, meaning one hop, for configurations written when the option was a boolean. */
+export function parseTrustProxy(text: string, option: string): TrustProxy {
+  const value = text.trim().toLowerCase();
+  if (value === 'false' || value === '0' || value === '') return false;
+  if (value === 'true') return 1;
+  if (/^\d+$/.test(value)) {
+    const hops = Number(value);
+    if (hops > 32) throw new ConfigError(option, `${hops} proxy hops is not plausible (use 1 for one reverse proxy)`);
+    return hops;
+  }
+  const entries = value.split(',').map((entry) => entry.trim()).filter(Boolean);
+  const invalid = entries.find((entry) => !validProxyAddress(entry));
+  if (invalid !== undefined || !entries.length) {
+    throw new ConfigError(option, `"${invalid ?? text}" is not valid: use false, a hop count (1, 2…), or a comma-separated list of proxy IP addresses or CIDR ranges (10.0.0.0/8, 2001:db8::/32)`);
+  }
+  return entries;
 }

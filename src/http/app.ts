@@ -1,6 +1,8 @@
 import { type IncomingMessage, type ServerResponse, createServer } from 'node:http';
 import formbody from '@fastify/formbody';
+import proxyAddr from '@fastify/proxy-addr';
 import Fastify, { type FastifyInstance, type FastifyReply, LogController } from 'fastify';
+import type { TrustProxy } from '../config/config.ts';
 import type Provider from 'oidc-provider';
 import { createProvider } from '../oidc/provider.ts';
 import { purgeExpired } from '../oidc/adapter.ts';
@@ -24,6 +26,13 @@ export interface AppOptions {
 
 const PROVIDER_PATH = /^\/(?:oauth2\/|userinfo(?:$|[/?])|\.well-known\/(?:openid-configuration|jwks\.json)(?:$|\?))/;
 
+/** proxy-addr's trust function: index 0 is the socket's peer, then X-Forwarded-For from right to left. */
+function trustedProxies(setting: TrustProxy): (address: string, index: number) => boolean {
+  if (setting === false) return () => false;
+  if (typeof setting === 'number') return (_address, index) => index < setting;
+  return proxyAddr.compile(setting);
+}
+
 /**
  * The composition root: Fastify serves our pages; requests for the protocol endpoints are handed,
  * unparsed, to oidc-provider. The provider instance is rebuilt when the signing keys change, since
@@ -31,16 +40,41 @@ const PROVIDER_PATH = /^\/(?:oauth2\/|userinfo(?:$|[/?])|\.well-known\/(?:openid
  */
 export async function buildApp(runtime: Runtime, options: AppOptions = {}): Promise<FastifyInstance> {
   const { config, directory, keys, storage } = runtime;
-  // On an https issuer every cookie must be Secure, even when TLS ends at a proxy we were not told
-  // to trust: the issuer says browsers reach us over https, so present each request as such to Koa.
-  const httpsIssuer = config.issuer.startsWith('https:');
-  function normaliseForwarding(request: IncomingMessage): void {
-    if (!httpsIssuer) return;
-    if (!config.trustProxy) {
-      delete request.headers['x-forwarded-for'];
-      delete request.headers['x-forwarded-host'];
+  const issuerUrl = new URL(config.issuer);
+  const trusted = trustedProxies(config.trustProxy);
+  /**
+   * Runs on every raw request before oidc-provider (Koa) or Fastify sees it, so that both agree:
+   * - the client address is computed once, as the last trusted proxy saw it (proxy-addr semantics),
+   *   and handed on as the only X-Forwarded-For entry, which both are told to believe;
+   * - host and protocol are the issuer's, never the client's Host or X-Forwarded-Host, so every URL
+   *   either builds (discovery, redirects, form actions) derives from the issuer, and a malformed
+   *   Host can't break URL building. On an https issuer this also makes every cookie Secure, even
+   *   when TLS ends at a proxy we were not told to trust: the issuer says browsers reach us over https.
+   */
+  function normaliseRequest(request: IncomingMessage): void {
+    let clientAddress: string;
+    try {
+      clientAddress = proxyAddr(request, trusted);
+    } catch {
+      clientAddress = request.socket.remoteAddress ?? '';
     }
-    request.headers['x-forwarded-proto'] = 'https';
+    request.headers['x-forwarded-for'] = clientAddress;
+    request.headers.host = issuerUrl.host;
+    request.headers['x-forwarded-proto'] = issuerUrl.protocol.slice(0, -1);
+    delete request.headers['x-forwarded-host'];
+    delete request.headers.forwarded;
+  }
+
+  // Set before either framework answers, so that every response carries them, errors included.
+  // HSTS for a year, without includeSubDomains or preload: those commit every other name under the
+  // issuer's domain to https, a decision for whoever runs the domain (their proxy can add it), not
+  // for the identity provider on one of its hosts.
+  const hsts = issuerUrl.protocol === 'https:' ? 'max-age=31536000' : undefined;
+  function setBaselineHeaders(request: IncomingMessage, response: ServerResponse): void {
+    response.setHeader('X-Content-Type-Options', 'nosniff');
+    if (hsts) response.setHeader('Strict-Transport-Security', hsts);
+    // API answers are per caller and often sensitive (users, keys, audit): never stored by a cache.
+    if (/^\/api(?:[/?]|$)/.test(request.url ?? '')) response.setHeader('Cache-Control', 'no-store');
   }
 
   // Protocol requests go straight from the HTTP server to oidc-provider, unparsed: Fastify's routing
@@ -49,7 +83,8 @@ export async function buildApp(runtime: Runtime, options: AppOptions = {}): Prom
   const app = Fastify({
     serverFactory: (fastifyHandler) =>
       createServer((request, response) => {
-        normaliseForwarding(request);
+        normaliseRequest(request);
+        setBaselineHeaders(request, response);
         if (PROVIDER_PATH.test(request.url ?? '')) handleProtocol(request, response);
         else fastifyHandler(request, response);
       }),
@@ -61,7 +96,8 @@ export async function buildApp(runtime: Runtime, options: AppOptions = {}): Prom
       serializers: { req: (req) => ({ method: req.method, url: req.url.split('?')[0] ?? '' }) },
     },
     logController: new LogController({ disableRequestLogging: true }),
-    trustProxy: config.trustProxy,
+    // normaliseRequest has already replaced the forwarding headers with what we believe.
+    trustProxy: true,
     bodyLimit: 64 * 1024,
     // The router's own refusals (a malformed URL, an over-long parameter) in the API's error shape.
     frameworkErrors: (error, _request, reply) => {
@@ -86,7 +122,6 @@ export async function buildApp(runtime: Runtime, options: AppOptions = {}): Prom
       dialect: storage.dialect,
       jwks: await keys.providerJwks(),
       secret: runtime.secret,
-      trustProxy: config.trustProxy || config.issuer.startsWith('https:'),
       onServerError: logServerError,
       // Written after the response, off the token endpoint's latency.
       onTokenIssued: (event) => {

@@ -58,7 +58,6 @@ export interface ProviderDependencies {
   dialect: DialectName;
   jwks: { keys: object[] };
   secret: Buffer;
-  trustProxy: boolean;
   /** Token and session lifetimes in seconds, from the organisation's settings. */
   lifetimes: { accessToken: number; idToken: number; session: number };
   onServerError?: (error: unknown) => void;
@@ -96,10 +95,28 @@ function claimsForScopes(scopes: Set<string>): Set<string> {
 }
 
 /**
+ * Browsers drop a SameSite=None cookie that isn't Secure, so on a plain-http issuer (development,
+ * loopback) the session cookie is sent as SameSite=Lax instead: everything works except that a
+ * cross-site POST arrives without the session (the person signs in again; logout by POST asks first).
+ */
+function sameSiteNoneNeedsSecure(ctx: { response: { get(field: string): unknown }; set(field: string, value: string[]): void }): void {
+  const setCookie = ctx.response.get('set-cookie') as string | string[] | undefined;
+  if (!setCookie) return;
+  const cookies = Array.isArray(setCookie) ? setCookie : [setCookie];
+  const insecureNone = /;\s*samesite=none(?=;|$)/i;
+  if (!cookies.some((cookie) => insecureNone.test(cookie) && !/;\s*secure(?=;|$)/i.test(cookie))) return;
+  ctx.set(
+    'Set-Cookie',
+    cookies.map((cookie) => (/;\s*secure(?=;|$)/i.test(cookie) ? cookie : cookie.replace(insecureNone, '; samesite=lax'))),
+  );
+}
+
+/**
  * The provider, and the access resolver it checks every request with: the sign-in pages look apps
  * up through the same one (the console included, kept in memory on SQLite) instead of a query each.
  */
 export function createProvider(deps: ProviderDependencies): { provider: Provider; access: AccessResolver } {
+  const httpsIssuer = deps.issuer.startsWith('https:');
   // On SQLite, directory data and token rows stay in memory while the versions stand (storage/versions.ts).
   const versions = deps.dialect === 'sqlite' ? createVersionReader(deps.read, perRequest) : undefined;
   const access = createAccessResolver(deps.db, { memo: perRequest, read: deps.read, consoleApp: consoleAppRow(deps.issuer), ...(versions ? { versions } : {}) });
@@ -150,9 +167,17 @@ export function createProvider(deps: ProviderDependencies): { provider: Provider
     rotateRefreshToken: true,
     allowOmittingSingleRegisteredRedirectUri: false,
     extraClientMetadata: { properties: ['gatehouse_scopes', 'gatehouse_refresh_token_ttl', REUSE_INTERVAL_PROPERTY] },
+    // OIDC Core §3.1.2.1 and RP-Initiated Logout §2: the authorization and end-session endpoints
+    // take POST as well as GET. Those POSTs are cross-site form submissions from the app's page, so
+    // the session cookie (long) is SameSite=None to travel with them (oidc-provider insists); it
+    // becomes Lax again where it can't be Secure (see sameSiteNoneNeedsSecure). The interaction
+    // cookies (short) stay Lax: the sign-in form is only ever posted from our own pages, and its
+    // CSRF token and Origin check stand (src/http/routes/interactions.ts). The end-session
+    // confirmation carries its own xsrf token, so a session cookie sent cross-site can't sign anyone out.
+    enableHttpPostMethods: true,
     cookies: {
       keys: [deriveKey(deps.secret, 'cookies').toString('base64url')],
-      long: { httpOnly: true, sameSite: 'lax', signed: true },
+      long: { httpOnly: true, sameSite: 'none', signed: true },
       short: { httpOnly: true, sameSite: 'lax', signed: true },
     },
     ttl: {
@@ -197,7 +222,7 @@ export function createProvider(deps: ProviderDependencies): { provider: Provider
     },
     interactions: {
       policy,
-      url: (_ctx, interaction) => `/interaction/${interaction.uid}`,
+      url: (_ctx, interaction) => `${new URL(deps.issuer).origin}/interaction/${interaction.uid}`,
     },
     async loadExistingGrant(ctx) {
       const { client, session } = ctx.oidc;
@@ -270,17 +295,16 @@ export function createProvider(deps: ProviderDependencies): { provider: Provider
     }
   };
   Object.defineProperty(provider, 'Claims', { value: AppAwareClaims });
-  provider.proxy = deps.trustProxy;
-  // Only a hash of each secret is stored: compare by hashing what the client presents. oidc-provider
-  // accepts a secret in the body or the Basic header alike; like JumpCloud, hold each app to the
-  // method it was registered with.
-  provider.Client.prototype.compareClientSecret = function compareClientSecret(
-    this: { clientSecret?: string; clientAuthMethod: string },
-    actual: string,
-  ) {
-    const ctx = Provider.ctx as KoaContextWithOIDC | undefined;
-    const used = (ctx?.oidc.params as { client_secret?: string } | undefined)?.client_secret ? 'client_secret_post' : 'client_secret_basic';
-    return used === this.clientAuthMethod && clientSecretMatches(actual, this.clientSecret);
+  // src/http/app.ts replaces Host and the X-Forwarded-* headers of every request with the issuer's
+  // host and protocol and the one client address it believes: Koa may read them.
+  provider.proxy = true;
+  // Only a hash of each secret is stored: compare by hashing what the client presents. Either way of
+  // presenting it is accepted whatever the app was registered with (RFC 6749 §2.3.1: Basic MUST be
+  // supported for clients issued a secret; libraries such as Authlib use it at introspection and
+  // revocation by default). oidc-provider still refuses a secret from a public client, no secret
+  // from a confidential one, and both ways in one request.
+  provider.Client.prototype.compareClientSecret = function compareClientSecret(this: { clientSecret?: string }, actual: string) {
+    return clientSecretMatches(actual, this.clientSecret);
   };
   // oidc-provider's own pages (form_post responses, the logout hand-off) get our page policy too; it
   // adds the hash of its inline script to script-src itself.
@@ -288,6 +312,7 @@ export function createProvider(deps: ProviderDependencies): { provider: Provider
     ctx.set('Content-Security-Policy', PAGE_CSP);
     ctx.set('X-Frame-Options', 'DENY');
     await next();
+    if (!httpsIssuer) sameSiteNoneNeedsSecure(ctx);
   });
   provider.on('server_error', (_ctx: unknown, error: unknown) => deps.onServerError?.(error));
   // Every successful token request (code exchange, refresh) is an event for the audit log.

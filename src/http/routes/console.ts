@@ -93,7 +93,9 @@ export async function registerConsole(app: FastifyInstance, options: { issuer: s
     return send(request, reply, index);
   }
 
-  app.get(CONSOLE_PATH, (_request, reply) => reply.redirect(`${CONSOLE_PATH}/`));
+  // Absolute, from the issuer, like every URL Gatehouse redirects to.
+  const consoleUrl = `${new URL(options.issuer).origin}${CONSOLE_PATH}/`;
+  app.get(CONSOLE_PATH, (_request, reply) => reply.redirect(consoleUrl));
   app.get<{ Params: { '*': string } }>(`${CONSOLE_PATH}/*`, (request, reply) => {
     const path = request.params['*'];
     const file = assets.get(path);

@@ -21,7 +21,8 @@ describe('Admin console files', () => {
   test('/admin redirects to /admin/, which is the console page with its policy and sign-in settings', async () => {
     const bare = await get('/admin');
     assert.equal(bare.status, 302);
-    assert.equal(bare.headers.get('location'), '/admin/');
+    // Absolute, from the issuer, like every redirect (security/issuer-urls.test.ts).
+    assert.equal(bare.headers.get('location'), `${gatehouse.issuer}/admin/`);
 
     const page = await get('/admin/');
     assert.equal(page.status, 200);

@@ -1,10 +1,13 @@
 /**
  * Browser-facing hardening: every cookie of the sign-in flow is HttpOnly and SameSite=Lax (the
  * session cookie above all), and every HTML page Gatehouse serves carries a Content-Security-Policy
- * that forbids framing (frame-ancestors 'none', or X-Frame-Options) and inline script.
+ * that forbids framing (frame-ancestors 'none', or X-Frame-Options) and inline script, and
+ * X-Content-Type-Options: nosniff. API responses are never cached (Cache-Control: no-store), and on
+ * an http issuer there is no Strict-Transport-Security (https-issuer.test.ts has it).
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { adminKey, call as apiCall } from '../../helpers/api.ts';
 import { DATABASE_KINDS } from '../../helpers/databases.ts';
 import { type TestGatehouse, startGatehouse } from '../../helpers/gatehouse.ts';
 import { startAuthorization } from '../../helpers/rp.ts';
@@ -58,6 +61,8 @@ function assertPageHeaders(name: string, headers: Headers) {
   assert.ok(!scripts.some((s) => ["'unsafe-inline'", "'unsafe-eval'", '*', 'data:', 'http:', 'https:'].includes(s)), `${name}: no inline or remote script (${scripts.join(' ')})`);
   assert.ok(directives.has('base-uri'), `${name}: base-uri set`);
   assert.match(headers.get('content-type') ?? '', /^text\/html; charset=utf-8/i, `${name}: an explicit charset`);
+  assert.equal(headers.get('x-content-type-options'), 'nosniff', `${name}: X-Content-Type-Options: nosniff`);
+  assert.equal(headers.get('strict-transport-security'), null, `${name}: no HSTS on an http issuer`);
 }
 
 for (const { kind, skip } of DATABASE_KINDS) {
@@ -179,6 +184,22 @@ for (const { kind, skip } of DATABASE_KINDS) {
       assert.equal(response.status, 200);
       assert.match(await response.text(), /name="code"/);
       assertPageHeaders('form_post response page', response.headers);
+    });
+
+    test('API responses are never cached, successful or not', async () => {
+      const { key } = await adminKey(gatehouse, 'administrator');
+      const responses = {
+        'a listing': await apiCall(gatehouse, 'GET', '/api/users', undefined, { key }),
+        'one user': await apiCall(gatehouse, 'GET', '/api/users/hedy', undefined, { key }),
+        'no key': await apiCall(gatehouse, 'GET', '/api/users'),
+        'a validation error': await apiCall(gatehouse, 'POST', '/api/users', { nope: true }, { key }),
+        'an unknown route': await apiCall(gatehouse, 'GET', '/api/nothing-here', undefined, { key }),
+      };
+      for (const [name, response] of Object.entries(responses)) {
+        assert.match(response.headers.get('cache-control') ?? '', /\bno-store\b/, `${name} (${response.status}): Cache-Control: no-store`);
+        assert.equal(response.headers.get('x-content-type-options'), 'nosniff', `${name}: nosniff`);
+      }
+      assert.equal(responses['a listing'].status, 200);
     });
 
     test('JSON endpoints are not cacheable and say what they are', async () => {
