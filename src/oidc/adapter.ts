@@ -6,9 +6,8 @@ import { type ReadFn, type WriteFn, readThrough, writeThrough } from '../storage
 import type { Database } from '../storage/schema.ts';
 import { type Versions, createVersionedCache } from '../storage/versions.ts';
 import { clientMetadata } from './clients.ts';
-import { sessionIdSealingKey } from './keys.ts';
 import { perRequest } from './request-memo.ts';
-import { seal, unseal } from './secret-key.ts';
+import { deriveKey, seal, unseal } from './secret-key.ts';
 
 const epoch = () => Math.floor(Date.now() / 1000);
 
@@ -45,10 +44,15 @@ export interface AdapterStorage {
   write?: WriteFn | undefined;
   /** The payload version (SQLite): while it stands, access-token and grant rows are answered from memory. */
   versions?: (() => Promise<Versions>) | undefined;
+  /** Seals session ids at rest (sessionIdSealingKey): rows are keyed by a hash, the id is kept only sealed. */
+  sessionIdKey: Buffer;
 }
 
 /** Ids come from requests; one with a NUL byte can't exist (and PostgreSQL refuses to compare it). */
 const impossibleId = (value: string): boolean => value.includes('\u0000');
+
+/** The key session ids are sealed with at rest, from the installation secret. */
+export const sessionIdSealingKey = (secret: Buffer): Buffer => deriveKey(secret, 'session-ids');
 
 /**
  * oidc-provider's storage: every session, interaction, code, token and grant is a row of
@@ -56,16 +60,16 @@ const impossibleId = (value: string): boolean => value.includes('\u0000');
  * Grants are the one place every token use passes through (code exchange, refresh, userinfo,
  * introspection), so that is where directory access is checked again.
  */
-export function createAdapterClass(db: Kysely<Database>, access: AccessResolver, storage: AdapterStorage = {}) {
+export function createAdapterClass(db: Kysely<Database>, access: AccessResolver, storage: AdapterStorage) {
   const read = storage.read ?? readThrough(db as Kysely<unknown>);
   const write = storage.write ?? writeThrough(db as Kysely<unknown>);
   const { versions } = storage;
-  const sealId = (id: string) => seal(sessionIdSealingKey(db), id);
+  const sealId = (id: string) => seal(storage.sessionIdKey, id);
   /** undefined when the sealed value can't be opened (another installation secret). */
   const unsealId = (sealed: unknown): string | undefined => {
     if (typeof sealed !== 'string') return undefined;
     try {
-      return unseal(sessionIdSealingKey(db), sealed);
+      return unseal(storage.sessionIdKey, sealed);
     } catch {
       return undefined;
     }

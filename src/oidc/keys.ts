@@ -29,27 +29,12 @@ async function newRsaKey(): Promise<{ kid: string; publicJwk: JWK; privateJwk: J
 }
 
 /**
- * Sealing keys by database handle. The OIDC adapter is built from the database handle alone (see
- * oidc/provider.ts); the key store is made from that same handle and the installation secret
- * whenever a runtime opens, so it leaves here what the adapter seals session ids with.
- */
-const sessionIdKeys = new WeakMap<object, Buffer>();
-
-/** The key that seals session ids at rest in this database (oidc/adapter.ts). */
-export function sessionIdSealingKey(db: object): Buffer {
-  const key = sessionIdKeys.get(db);
-  if (!key) throw new Error('no sealing key for this database: open it through openRuntime (createKeyStore)');
-  return key;
-}
-
-/**
  * Signing keys live in the database with their private parts sealed by a key derived from the
  * installation secret. Three roles: `current` signs; `next` is already published so relying parties
  * have cached it before it starts signing; `previous` is published until its tokens have expired.
  */
 export function createKeyStore(db: Kysely<Database>, dialect: DialectName, secret: Buffer) {
   const sealingKey = deriveKey(secret, 'signing-keys');
-  sessionIdKeys.set(db, deriveKey(secret, 'session-ids'));
 
   async function insert(trx: Kysely<Database>, state: KeyState): Promise<void> {
     const key = await newRsaKey();

@@ -8,7 +8,7 @@ import type { ReadFn, WriteFn } from '../storage/read.ts';
 import { createVersionReader } from '../storage/versions.ts';
 import type { Database } from '../storage/schema.ts';
 import { APP_CLAIMS, type ClaimsWithApp, createFindAccount } from './account.ts';
-import { createAdapterClass } from './adapter.ts';
+import { createAdapterClass, sessionIdSealingKey } from './adapter.ts';
 import { REUSE_INTERVAL_PROPERTY, enableRefreshTokenReuseGrace } from './refresh-grace.ts';
 import { perRequest } from './request-memo.ts';
 import { deriveKey } from './secret-key.ts';
@@ -117,10 +117,11 @@ function sameSiteNoneNeedsSecure(ctx: { response: { get(field: string): unknown 
  */
 export function createProvider(deps: ProviderDependencies): { provider: Provider; access: AccessResolver } {
   const httpsIssuer = deps.issuer.startsWith('https:');
+  const issuerOrigin = new URL(deps.issuer).origin;
   // On SQLite, directory data and token rows stay in memory while the versions stand (storage/versions.ts).
   const versions = deps.dialect === 'sqlite' ? createVersionReader(deps.read, perRequest) : undefined;
   const access = createAccessResolver(deps.db, { memo: perRequest, read: deps.read, consoleApp: consoleAppRow(deps.issuer), ...(versions ? { versions } : {}) });
-  const Adapter = createAdapterClass(deps.db, access, { read: deps.read, write: deps.write, versions });
+  const Adapter = createAdapterClass(deps.db, access, { read: deps.read, write: deps.write, versions, sessionIdKey: sessionIdSealingKey(deps.secret) });
   const policy = interactionPolicy.base();
   // Runs first on every authorization request, while the raw request is still at hand; the
   // interaction then stores the restored scope for the resumed request.
@@ -222,7 +223,7 @@ export function createProvider(deps: ProviderDependencies): { provider: Provider
     },
     interactions: {
       policy,
-      url: (_ctx, interaction) => `${new URL(deps.issuer).origin}/interaction/${interaction.uid}`,
+      url: (_ctx, interaction) => `${issuerOrigin}/interaction/${interaction.uid}`,
     },
     async loadExistingGrant(ctx) {
       const { client, session } = ctx.oidc;

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { AdapterPayload } from 'oidc-provider';
 import { createAccessResolver } from '../../src/directory/access.ts';
-import { createAdapterClass, purgeExpired, storageKey } from '../../src/oidc/adapter.ts';
+import { createAdapterClass, purgeExpired, sessionIdSealingKey, storageKey } from '../../src/oidc/adapter.ts';
 import type { Runtime } from '../../src/runtime.ts';
 import { DATABASE_KINDS, freshRuntime } from '../helpers/databases.ts';
 
@@ -22,7 +22,7 @@ for (const { kind, skip } of DATABASE_KINDS) {
     before(async () => {
       ({ runtime: rt, cleanup } = await freshRuntime(kind));
       // The storage's own read and write paths, as the server uses them (group commit on SQLite).
-      Adapter = createAdapterClass(rt.storage.db, createAccessResolver(rt.storage.db), { read: rt.storage.read, write: rt.storage.write });
+      Adapter = createAdapterClass(rt.storage.db, createAccessResolver(rt.storage.db), { read: rt.storage.read, write: rt.storage.write, sessionIdKey: sessionIdSealingKey(rt.secret) });
       userId = (await rt.directory.users.create({ username: 'ola', email: 'ola@example.com' })).id;
       const { app } = await rt.directory.apps.create({ label: 'Adapter app', redirect_uris: ['https://app.example.test/cb'] });
       clientId = app.client_id;

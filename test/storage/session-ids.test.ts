@@ -8,8 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { AdapterPayload } from 'oidc-provider';
 import { createAccessResolver } from '../../src/directory/access.ts';
-import { createAdapterClass, storageKey } from '../../src/oidc/adapter.ts';
-import { createKeyStore } from '../../src/oidc/keys.ts';
+import { createAdapterClass, sessionIdSealingKey, storageKey } from '../../src/oidc/adapter.ts';
 import type { Runtime } from '../../src/runtime.ts';
 import { migrate } from '../../src/storage/migrate.ts';
 import { DATABASE_KINDS, freshRuntime } from '../helpers/databases.ts';
@@ -24,7 +23,7 @@ for (const { kind, skip } of DATABASE_KINDS) {
 
     before(async () => {
       ({ runtime: rt, cleanup } = await freshRuntime(kind));
-      Adapter = createAdapterClass(rt.storage.db, createAccessResolver(rt.storage.db), { read: rt.storage.read, write: rt.storage.write });
+      Adapter = createAdapterClass(rt.storage.db, createAccessResolver(rt.storage.db), { read: rt.storage.read, write: rt.storage.write, sessionIdKey: sessionIdSealingKey(rt.secret) });
     });
     after(() => cleanup());
 
@@ -60,12 +59,12 @@ for (const { kind, skip } of DATABASE_KINDS) {
     test('under another installation secret the sealed id opens to nothing: no session', async () => {
       const sessions = new Adapter('Session');
       await sessions.upsert(SESSION_ID, session('uid-3'), 3600);
-      createKeyStore(rt.storage.db, rt.storage.dialect, Buffer.from('another installation secret'));
-      try {
-        assert.equal(await sessions.findByUid('uid-3'), undefined);
-      } finally {
-        createKeyStore(rt.storage.db, rt.storage.dialect, rt.secret);
-      }
+      const elsewhere = createAdapterClass(rt.storage.db, createAccessResolver(rt.storage.db), {
+        read: rt.storage.read,
+        write: rt.storage.write,
+        sessionIdKey: sessionIdSealingKey(Buffer.from('another installation secret')),
+      });
+      assert.equal(await new elsewhere('Session').findByUid('uid-3'), undefined);
       assert.equal((await sessions.findByUid('uid-3'))?.jti, SESSION_ID);
       await sessions.destroy(SESSION_ID);
     });
