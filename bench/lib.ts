@@ -51,9 +51,9 @@ export const snippet = (text: string, length = 160) => text.replace(/\s+/g, ' ')
 
 let addressCounter = 0;
 /**
- * A fresh loopback source address (127.1.x.y) for one simulated browser. Gatehouse limits sign-in
- * attempts per client address (20 per 5 minutes); real sign-ins come from many addresses, so each
- * simulated person gets its own. Linux routes all of 127.0.0.0/8 to the loopback interface.
+ * A fresh loopback source address (127.1.x.y) for one simulated browser: real sign-ins come from
+ * many addresses, and Gatehouse's per-address limits (failures only) then never come into play.
+ * Linux routes all of 127.0.0.0/8 to the loopback interface.
  */
 export function nextLoopbackAddress(): string {
   const n = addressCounter++;
