@@ -19,5 +19,5 @@ export async function openRuntime(config: Config): Promise<Runtime> {
   const secret = loadSecretKey(config.dataDir, config.secretKey);
   const keys = createKeyStore(storage.db, storage.dialect, secret);
   await keys.ensure();
-  return { config, storage, directory: createDirectory(storage.db, storage.write), keys, secret, close: () => storage.close() };
+  return { config, storage, directory: createDirectory(storage.db, storage.write, secret), keys, secret, close: () => storage.close() };
 }

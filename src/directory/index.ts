@@ -10,15 +10,22 @@ import { DomainError } from './errors.ts';
 import { createGroupStore } from './groups.ts';
 import { createSettingsStore } from './settings.ts';
 import { createUserStore } from './users.ts';
+import { createIdentityLinkStore } from '../federation/links.ts';
+import { createIdentityProviderStore } from '../federation/providers.ts';
+import { createRoutingPolicyStore } from '../federation/routing.ts';
 
-function createStores(db: Kysely<Database>, write?: WriteFn) {
+function createStores(db: Kysely<Database>, write?: WriteFn, secret?: Buffer) {
   const users = createUserStore(db);
   const groups = createGroupStore(db, users);
   const apps = createAppStore(db, groups);
+  const identityProviders = createIdentityProviderStore(db, groups, secret);
   return {
     users,
     groups,
     apps,
+    identityProviders,
+    routingPolicies: createRoutingPolicyStore(db, groups, identityProviders),
+    identityLinks: createIdentityLinkStore(db, users),
     access: createAccessResolver(db),
     apiKeys: createApiKeyStore(db, users),
     audit: createAuditLog(db, write),
@@ -33,9 +40,12 @@ export interface ChangeDescription {
   details?: Record<string, unknown> | undefined;
 }
 
-/** `write`: the storage's group-committed write path, for audit events recorded outside a change. */
-export function createDirectory(db: Kysely<Database>, write?: WriteFn) {
-  const stores = createStores(db, write);
+/**
+ * `write`: the storage's group-committed write path, for audit events recorded outside a change.
+ * `secret`: the installation secret, which seals identity providers' client secrets.
+ */
+export function createDirectory(db: Kysely<Database>, write?: WriteFn, secret?: Buffer) {
+  const stores = createStores(db, write, secret);
   return {
     ...stores,
 
@@ -53,7 +63,7 @@ export function createDirectory(db: Kysely<Database>, write?: WriteFn) {
     ): Promise<T> {
       try {
         return await atomically(db, async (trx) => {
-          const scoped = createStores(trx);
+          const scoped = createStores(trx, undefined, secret);
           const result = await work(scoped);
           const { target, details } = describe(result);
           await scoped.audit.record(actor, { action, target: target ?? attempted, details });

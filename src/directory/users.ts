@@ -260,6 +260,17 @@ export function createUserStore(db: Kysely<Database>) {
       return toUser(await getRow(ref));
     },
 
+    /**
+     * Every user whose email is this one, without regard to case: a federated first sign-in links
+     * only when exactly one matches (usernames that look like emails are not emails, so not here).
+     */
+    async usersByEmail(email: string): Promise<User[]> {
+      const key = email.trim().toLowerCase();
+      if (!key || key.includes('\u0000')) return [];
+      const rows = await db.selectFrom('users').selectAll().where('email_key', '=', key).orderBy('username_key').execute();
+      return rows.map(toUser);
+    },
+
     async byId(id: string): Promise<User | undefined> {
       const row = await db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
       return row && toUser(row);

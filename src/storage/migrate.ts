@@ -9,6 +9,7 @@ import * as payloadVersion from './migrations/005_payload_version.ts';
 import * as payloadVersionScope from './migrations/006_payload_version_scope.ts';
 import * as refreshTokenReuse from './migrations/007_refresh_token_reuse.ts';
 import * as sessionIdsSealed from './migrations/008_session_ids_sealed.ts';
+import * as federation from './migrations/009_federation.ts';
 import type { Database } from './schema.ts';
 
 interface Migration {
@@ -28,6 +29,7 @@ export const migrations: readonly Migration[] = [
   { version: 6, name: 'payload_version_scope', up: payloadVersionScope.up },
   { version: 7, name: 'refresh_token_reuse', up: refreshTokenReuse.up },
   { version: 8, name: 'session_ids_sealed', up: sessionIdsSealed.up },
+  { version: 9, name: 'federation', up: federation.up },
 ];
 
 export async function migrate(db: Kysely<Database>, dialect: DialectName): Promise<void> {

@@ -137,6 +137,63 @@ export interface SchemaMigrationsTable {
   applied_at: Generated<string>;
 }
 
+/** An upstream identity provider (federation); JSON lists as text, the client secret sealed. */
+export interface IdentityProvidersTable {
+  id: string;
+  name: string;
+  name_key: string;
+  type: string;
+  enabled: number;
+  url: string | null;
+  issuer: string | null;
+  allowed_tenants: string;
+  verified_domains: string;
+  home_realm_domains: string;
+  client_id: string;
+  client_secret_sealed: string | null;
+  client_auth: string;
+  scopes: string;
+  first_login: string;
+  jit_groups: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface RoutingPoliciesTable {
+  id: string;
+  name: string;
+  name_key: string;
+  enabled: number;
+  priority: number;
+  identity_provider_id: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface RoutingPolicyGroupsTable {
+  policy_id: string;
+  group_id: string;
+}
+
+/** entra: issuer holds the tid, subject the oid; oidc: iss and sub. */
+export interface IdentityLinksTable {
+  id: string;
+  user_id: string;
+  identity_provider_id: string;
+  issuer: string;
+  subject: string;
+  email: string | null;
+  created_at: string;
+  last_used_at: string | null;
+}
+
+/** A sign-in under way upstream, keyed by a hash of its `state`; the payload is sealed. */
+export interface FederationFlowsTable {
+  id: string;
+  payload: string;
+  expires_at: number;
+}
+
 export interface Database {
   users: UsersTable;
   user_groups: UserGroupsTable;
@@ -150,4 +207,9 @@ export interface Database {
   api_keys: ApiKeysTable;
   audit_events: AuditEventsTable;
   settings: SettingsTable;
+  identity_providers: IdentityProvidersTable;
+  routing_policies: RoutingPoliciesTable;
+  routing_policy_groups: RoutingPolicyGroupsTable;
+  identity_links: IdentityLinksTable;
+  federation_flows: FederationFlowsTable;
 }
