@@ -2,7 +2,7 @@ import { type Kysely, type Selectable, sql } from 'kysely';
 import { DomainError, conflict, invalid, notFound } from '../directory/errors.ts';
 import type { GroupStore } from '../directory/groups.ts';
 import { isObjectId, newObjectId, nowIso } from '../directory/ids.ts';
-import { isUniqueViolation } from '../directory/users.ts';
+import { type UserStore, isUniqueViolation } from '../directory/users.ts';
 import type { Database, RoutingPoliciesTable } from '../storage/schema.ts';
 import type { IdentityProviderStore } from './providers.ts';
 import type { IdentityProvider, RoutingPolicy, RoutingPolicyChanges, RoutingPolicyInput } from './types.ts';
@@ -245,3 +245,20 @@ export function createRoutingPolicyStore(db: Kysely<Database>, groups: GroupStor
 }
 
 export type RoutingPolicyStore = ReturnType<typeof createRoutingPolicyStore>;
+
+/**
+ * A person routed to an identity provider has their password managed there: Gatehouse neither
+ * checks nor sets one for them (409 user.password_externally_managed), so that an old or newly
+ * set Gatehouse password can't become a way around the provider's own sign-in rules.
+ */
+export async function refuseExternallyManagedPassword(stores: { users: UserStore; routingPolicies: RoutingPolicyStore }, userRef: string): Promise<void> {
+  const user = await stores.users.get(userRef);
+  const provider = await stores.routingPolicies.routeFor(user.id);
+  if (provider) {
+    throw new DomainError(
+      'user.password_externally_managed',
+      409,
+      `${user.username} signs in with "${provider.name}": their password is managed there, not in Gatehouse.`,
+    );
+  }
+}

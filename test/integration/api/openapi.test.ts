@@ -127,6 +127,17 @@ for (const { kind, skip } of DATABASE_KINDS) {
       await d.groups.addMember(staff.id, ada.id);
       const { app } = await d.apps.create({ label: 'Wiki', redirect_uris: ['https://wiki.example.com/callback'], auth_method: 'client_secret_basic', refresh_token: false, scopes: ['email', 'profile'] });
       await d.apps.bind(app.id, staff.id);
+      const entra = await d.identityProviders.create({
+        name: 'Contoso Entra',
+        type: 'entra',
+        url: 'https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47',
+        client_id: 'contoso-client',
+        client_secret: 'contoso-secret',
+        home_realm_domains: ['contoso.com'],
+        jit_groups: [staff.id],
+      });
+      await d.routingPolicies.create({ name: 'Staff to Entra', identity_provider: entra.id, user_groups: [staff.id] });
+      await d.identityLinks.create({ user_id: ada.id, identity_provider_id: entra.id, issuer: '72f988bf-86f1-41af-91ab-2d7cd011db47', subject: 'ada-oid', email: ada.email });
       const response = await call(gatehouse, 'GET', '/api/openapi.json');
       assert.equal(response.status, 200, response.text);
       doc = response.body;
@@ -247,7 +258,7 @@ for (const { kind, skip } of DATABASE_KINDS) {
       }
       t.diagnostic(`validated ${checked.length}: ${checked.join(', ')}`);
       if (skipped.length) t.diagnostic(`not called: ${skipped.join(', ')}`);
-      for (const expected of ['/api/users', '/api/users/{id}', '/api/users/{id}/groups']) assert.ok(checked.includes(expected), `${expected} was validated`);
+      for (const expected of ['/api/users', '/api/users/{id}', '/api/users/{id}/groups', '/api/identity-providers', '/api/identity-providers/{id}', '/api/routing-policies', '/api/routing-policies/{id}', '/api/users/{id}/identities']) assert.ok(checked.includes(expected), `${expected} was validated`);
       // The lists were not vacuous.
       assert.ok(itemsOf(bodies.get('/api/users')).length >= 2);
     });

@@ -8,6 +8,7 @@ import { refuseUnusableText } from '../../plugins/request-text.ts';
 import { SHARED_SCHEMAS } from './schemas.ts';
 import { registerAppRoutes } from './apps.ts';
 import { registerAuditRoutes } from './audit.ts';
+import { FEDERATION_SCHEMAS, registerFederationRoutes } from './federation.ts';
 import { registerGroupRoutes } from './groups.ts';
 import { registerJumpCloudRoutes } from './jumpcloud.ts';
 import { registerSecurityRoutes } from './security.ts';
@@ -47,7 +48,7 @@ export async function registerApi(app: FastifyInstance, deps: ApiDependencies): 
     // Everything under /api is documented (the JumpCloud-compatible routes too); pages and the protocol are not.
     transform: ({ schema, url, route }) => ({ schema: { ...schema, hide: schema?.hide || !url.startsWith('/api/') || url.startsWith('/api/docs') } as typeof schema, url, route }),
   });
-  for (const schema of SHARED_SCHEMAS) app.addSchema(schema);
+  for (const schema of [...SHARED_SCHEMAS, ...FEDERATION_SCHEMAS]) app.addSchema(schema);
 
   const auth = createApiAuthenticator(deps.directory, deps.consoleAccount ? { consoleAccount: deps.consoleAccount } : {});
   await app.register(
@@ -62,6 +63,7 @@ export async function registerApi(app: FastifyInstance, deps: ApiDependencies): 
       registerSecurityRoutes(api, deps, auth);
       registerAuditRoutes(api, deps.directory, auth);
       registerSettingsRoutes(api, deps.directory, auth);
+      registerFederationRoutes(api, deps.directory, deps.runtime, auth);
       registerJumpCloudRoutes(api, deps.directory, auth);
       api.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
     },

@@ -12,6 +12,7 @@ import {
   type UserQueryField,
   type UserState,
 } from '../../../directory/users.ts';
+import { refuseExternallyManagedPassword } from '../../../federation/routing.ts';
 import { type ApiAuthenticator, assertMayActOn, principalOf } from '../../plugins/api-auth.ts';
 import { badQuery, orgHeaders, pageQuery, project, requireByBody, splitList, tags } from './jumpcloud-common.ts';
 import { errorResponses, idParams } from './schemas.ts';
@@ -345,7 +346,15 @@ export function registerSystemUserRoutes(app: FastifyInstance, directory: Direct
         steps.push({ action: 'user.update', run: (d) => d.users.change(current.id, profile), details: { fields: Object.keys(profile) } });
       }
       const password = body.password;
-      if (password !== undefined) steps.push({ action: 'user.set_password', run: (d) => d.users.setPassword(current.id, password) });
+      if (password !== undefined) {
+        steps.push({
+          action: 'user.set_password',
+          run: async (d) => {
+            await refuseExternallyManagedPassword(d, current.id);
+            return d.users.setPassword(current.id, password);
+          },
+        });
+      }
       const state = wantedState(current, body);
       if (state === 'SUSPENDED') steps.push({ action: 'user.suspend', run: (d) => d.users.suspend(current.id) });
       if (state === 'ACTIVATED') steps.push({ action: 'user.activate', run: (d) => d.users.activate(current.id) });

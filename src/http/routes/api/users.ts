@@ -4,6 +4,7 @@ import type { Role } from '../../../directory/roles.ts';
 import { PERMISSIONS, roleCovers } from '../../../directory/roles.ts';
 import { DomainError } from '../../../directory/errors.ts';
 import type { CreateUserInput, User, UserChanges } from '../../../directory/users.ts';
+import { refuseExternallyManagedPassword } from '../../../federation/routing.ts';
 import { type ApiAuthenticator, assertMayActOn, can, principalOf } from '../../plugins/api-auth.ts';
 import { ROLE_VALUES, errorResponses, groupSchema, idParams, pageOf, pageQueryProperties, ref, userSchema } from './schemas.ts';
 
@@ -194,6 +195,7 @@ export function registerUserRoutes(app: FastifyInstance, directory: Directory, a
       schema: {
         tags,
         summary: 'Set a user’s password',
+        description: 'Refused (409 user.password_externally_managed) for a user a routing policy sends to an identity provider: their password is managed there.',
         params: idParams,
         body: { type: 'object', additionalProperties: false, required: ['password'], properties: { password: { type: 'string', minLength: 1, maxLength: 1024 } } },
         response: { 200: ref('User'), ...errorResponses },
@@ -201,10 +203,19 @@ export function registerUserRoutes(app: FastifyInstance, directory: Directory, a
     },
     async (request) => {
       await assertMayActOn(directory, principalOf(request).role, request.params.id);
-      return directory.change(principalOf(request).actor, 'user.set_password', (d) => d.users.setPassword(request.params.id, request.body.password), (u) => ({ target: userTarget(u) }), {
-        type: 'user',
-        id: request.params.id,
-      });
+      return directory.change(
+        principalOf(request).actor,
+        'user.set_password',
+        async (d) => {
+          await refuseExternallyManagedPassword(d, request.params.id);
+          return d.users.setPassword(request.params.id, request.body.password);
+        },
+        (u) => ({ target: userTarget(u) }),
+        {
+          type: 'user',
+          id: request.params.id,
+        },
+      );
     },
   );
 
