@@ -36,12 +36,18 @@ export interface EntraPersonInput {
   amr?: string[] | undefined;
   /** The object id; a fresh GUID when not given. */
   oid?: string | undefined;
+  /**
+   * Claims added as they are (for the helper standing in for a generic OpenID provider, e.g.
+   * `email_verified: false`); Entra itself never sends email_verified.
+   */
+  claims?: Record<string, unknown> | undefined;
 }
 
 export interface EntraPerson extends Required<Pick<EntraPersonInput, 'tenant' | 'username' | 'name' | 'oid'>> {
   email?: string | undefined;
   xms_edov?: boolean | undefined;
   amr?: string[] | undefined;
+  claims?: Record<string, unknown> | undefined;
 }
 
 export interface EntraApp {
@@ -92,7 +98,8 @@ const KEY_ID = 'entra-test-key';
 const CLAIMS = {
   openid: ['sub', 'tid', 'oid', 'ver', 'amr'],
   profile: ['name', 'preferred_username'],
-  email: ['email', 'xms_edov'],
+  // email_verified only ever comes from a person's `claims` (generic-provider stand-in).
+  email: ['email', 'xms_edov', 'email_verified'],
 };
 
 /** oidc-provider's storage, in memory; clients come from the helper's app registrations. */
@@ -241,6 +248,7 @@ export async function startEntra(): Promise<TestEntra> {
               preferred_username: person.username,
               ...(person.email === undefined ? {} : { email: person.email }),
               ...(person.email === undefined || person.xms_edov === undefined ? {} : { xms_edov: person.xms_edov }),
+              ...person.claims,
             };
           },
         };
