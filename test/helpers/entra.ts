@@ -89,6 +89,8 @@ export interface TestEntra {
   resetCounts(): void;
   /** The `sub` the app with that client id receives for this person (pairwise). */
   subFor(person: EntraPerson, clientId: string): string;
+  /** Publishes a new signing key (added to the JWKS, as Entra rolls keys) and signs ID tokens with it from now on. */
+  rotateSigningKey(): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -192,14 +194,18 @@ export async function startEntra(): Promise<TestEntra> {
   const pairwise = (accountId: string, clientId: string) =>
     createHash('sha256').update(`${pairwiseSalt}|${accountId}|${clientId}`).digest('base64url').slice(0, 43);
 
+  // Keys published by rotateSigningKey: the newest signs, all stay in the JWKS.
+  const rotatedKeys: { kid: string; privateKey: CryptoKey; publicJwk: JWK }[] = [];
+
   async function resign(idToken: string, scope: string): Promise<string> {
     const header = decodeProtectedHeader(idToken);
     const payload = decodeJwt(idToken);
     // Multi-tenant endpoints issue the token as the person's own tenant, as Entra does.
     if (MULTI_TENANT.has(scope)) payload.iss = `${origin}/${String(payload.tid)}/v2.0`;
     const now = Math.floor(Date.now() / 1000);
-    let key: CryptoKey | Uint8Array = privateKey;
-    let kid = KEY_ID;
+    const newest = rotatedKeys.at(-1);
+    let key: CryptoKey | Uint8Array = newest?.privateKey ?? privateKey;
+    let kid = newest?.kid ?? KEY_ID;
     switch (knobs.idToken) {
       case 'wrong_nonce':
         payload.nonce = randomBytes(16).toString('base64url');
@@ -312,7 +318,10 @@ export async function startEntra(): Promise<TestEntra> {
       if (typeof ctx.body === 'string' && ctx.body.includes('name="iss"')) {
         ctx.body = ctx.body.replace(/<input type="hidden" name="iss" value="[^"]*"\/>/, '');
       }
-      if (ctx.path === '/oauth2/v2.0/token' && typeof body?.id_token === 'string' && (knobs.idToken || MULTI_TENANT.has(scope))) {
+      if (ctx.path === '/discovery/v2.0/keys' && Array.isArray(body?.keys) && rotatedKeys.length) {
+        ctx.body = { keys: [...body.keys, ...rotatedKeys.map((rotated) => rotated.publicJwk)] };
+      }
+      if (ctx.path === '/oauth2/v2.0/token' && typeof body?.id_token === 'string' && (knobs.idToken || MULTI_TENANT.has(scope) || rotatedKeys.length)) {
         ctx.body = { ...body, id_token: await resign(body.id_token, scope) };
       }
     });
@@ -421,6 +430,12 @@ export async function startEntra(): Promise<TestEntra> {
       counts.jwks = 0;
     },
     subFor: (person, clientId) => pairwise(accountKey(person), clientId),
+    async rotateSigningKey() {
+      const kid = `entra-test-key-${rotatedKeys.length + 1}`;
+      const pair = await generateKeyPair('RS256', { modulusLength: 2048, extractable: true });
+      rotatedKeys.push({ kid, privateKey: pair.privateKey, publicJwk: { ...(await exportJWK(pair.publicKey)), kid, alg: 'RS256', use: 'sig' } });
+      return kid;
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

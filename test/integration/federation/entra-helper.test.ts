@@ -232,6 +232,30 @@ describe('the Entra-shaped test provider', () => {
     assert.equal(form?.fields.find((field) => field.name === 'state')?.value, 'the-state');
   });
 
+  test('a rotated signing key is published in the JWKS and signs the ID tokens from then on', async () => {
+    const local = await startEntra();
+    try {
+      const tenant = local.addTenant();
+      const localApp = local.registerApp({ redirectUris: [REDIRECT_URI] });
+      local.addPerson({ tenant, username: 'kim@rotate.example', name: 'Kim' });
+      const config = await discoverAt(local.issuerFor(tenant), localApp);
+      client.enableNonRepudiationChecks(config);
+      const before = (await (await signIn(config, { loginHint: 'kim@rotate.example' })).grant()).id_token ?? '';
+      const kid = await local.rotateSigningKey();
+      const jwks = (await (await fetch(`${local.origin}/${tenant}/discovery/v2.0/keys`)).json()) as { keys: { kid: string }[] };
+      assert.deepEqual(jwks.keys.map((key) => key.kid).sort(), ['entra-test-key', kid].sort());
+      // openid-client refetches a cached JWKS on an unknown kid only once it is 60 s old, so a
+      // fresh configuration verifies the new key's token here.
+      const fresh = await discoverAt(local.issuerFor(tenant), localApp);
+      client.enableNonRepudiationChecks(fresh);
+      const after = (await (await signIn(fresh, { loginHint: 'kim@rotate.example' })).grant()).id_token ?? '';
+      assert.equal(JSON.parse(Buffer.from(before.split('.')[0] ?? '', 'base64url').toString()).kid, 'entra-test-key');
+      assert.equal(JSON.parse(Buffer.from(after.split('.')[0] ?? '', 'base64url').toString()).kid, kid);
+    } finally {
+      await local.close();
+    }
+  });
+
   test('counts tell how often each endpoint was used', async () => {
     const config = await discoverAt(entra.issuerFor(contoso), app);
     entra.resetCounts();
