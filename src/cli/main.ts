@@ -21,9 +21,11 @@ import {
   wantsHelp,
 } from './command.ts';
 import { groupsGroup } from './groups.ts';
+import { idpsGroup } from './idps.ts';
 import { initCommand } from './init.ts';
 import { NotInstalledError, requireInstallation } from './installation.ts';
 import { keysGroup } from './keys.ts';
+import { routingPoliciesGroup } from './routing-policies.ts';
 import { serveCommand } from './serve.ts';
 import { usersGroup } from './users.ts';
 
@@ -41,7 +43,7 @@ export const EXIT_USAGE = 2;
 /** The commands that are one word, not a group and a subcommand. */
 const SINGLE_COMMANDS: readonly CommandSpec[] = [serveCommand, initCommand];
 
-const GROUPS: readonly CommandGroup[] = [usersGroup, groupsGroup, appsGroup, keysGroup, apiKeysGroup, auditGroup];
+const GROUPS: readonly CommandGroup[] = [usersGroup, groupsGroup, appsGroup, idpsGroup, routingPoliciesGroup, keysGroup, apiKeysGroup, auditGroup];
 
 function rootHelp(): string {
   const lines = [

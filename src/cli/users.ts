@@ -1,4 +1,5 @@
 import type { DirectoryStores } from '../directory/index.ts';
+import { refuseExternallyManagedPassword } from '../federation/routing.ts';
 import { ROLES, type Role } from '../directory/roles.ts';
 import type { User } from '../directory/users.ts';
 import { USER_ARG, type CommandGroup, type CommandSpec, type Output, fields, hint, table, userTarget, yesNo } from './command.ts';
@@ -115,8 +116,54 @@ const setPassword: CommandSpec = {
   async run(ctx) {
     const password = await ctx.readStdin();
     const ref = ctx.arg(0);
-    const user = await ctx.change('user.set_password', (d) => d.users.setPassword(ref, password), (u) => ({ target: userTarget(u) }), { type: 'user', id: ref });
+    const setIt = async (d: DirectoryStores) => {
+      await refuseExternallyManagedPassword(d, ref);
+      return d.users.setPassword(ref, password);
+    };
+    const user = await ctx.change('user.set_password', setIt, (u) => ({ target: userTarget(u) }), { type: 'user', id: ref });
     return { data: user, text: `Password set for ${user.username}.` };
+  },
+};
+
+const identities: CommandSpec = {
+  name: 'users identities',
+  summary: 'Show where a user signs in and the upstream identities linked to them.',
+  args: [USER_ARG],
+  async run(ctx) {
+    const { directory } = await ctx.runtime();
+    const user = await directory.users.get(ctx.arg(0));
+    const [links, route] = await Promise.all([directory.identityLinks.listForUser(user.id), directory.routingPolicies.routeFor(user.id)]);
+    const signsIn = route ? `with ${route.name} (password externally managed)` : 'with their Gatehouse password';
+    const linked = links.length
+      ? table(
+          ['LINK', 'IDENTITY PROVIDER', 'ISSUER/TENANT', 'SUBJECT', 'EMAIL', 'LAST USED'],
+          links.map((l) => [l.id, l.identity_provider.name, l.issuer, l.subject, l.email ?? '-', l.last_used ?? 'never']),
+        )
+      : 'No linked identities.';
+    return {
+      data: { data: links, externally_managed_password: route !== undefined, identity_provider: route ? { id: route.id, name: route.name } : null },
+      text: `${user.username} signs in ${signsIn}.\n${linked}`,
+    };
+  },
+};
+
+const unlink: CommandSpec = {
+  name: 'users unlink',
+  summary: "Remove one of a user's linked identities (its next sign-in is a first one again).",
+  args: [USER_ARG, { name: 'LINK', description: 'The link id (see users identities).' }],
+  async run(ctx) {
+    const ref = ctx.arg(0);
+    const linkId = ctx.arg(1);
+    const { user, link } = await ctx.change(
+      'federation.unlink',
+      async (d) => {
+        const user = await d.users.get(ref);
+        return { user, link: await d.identityLinks.remove(user.id, linkId) };
+      },
+      ({ user, link }) => ({ target: userTarget(user), details: { link_id: link.id, identity_provider: link.identity_provider.name, issuer: link.issuer, subject: link.subject } }),
+      { type: 'user', id: ref },
+    );
+    return { data: link, text: `Unlinked ${link.identity_provider.name} identity ${link.subject} from ${user.username}.` };
   },
 };
 
@@ -157,6 +204,8 @@ export const usersGroup: CommandGroup = {
     show,
     setPassword,
     setRole,
+    identities,
+    unlink,
     userAction('suspend', 'Suspend a user: they can no longer sign in or use any app.', 'Suspended'),
     userAction('activate', 'Activate a staged or suspended user.', 'Activated'),
     userAction('unlock', 'Unlock a user locked out after too many failed sign-ins.', 'Unlocked'),
