@@ -183,6 +183,19 @@ export function createIdentityProviderStore(db: Kysely<Database>, groups: GroupS
     return query.executeTakeFirst();
   }
 
+  /**
+   * Providers as shown, with only the jit groups that still exist: deleting a group can't reach
+   * into the providers' JSON lists, and a first sign-in must not fail on a group that is gone.
+   */
+  async function present(rows: readonly ProviderRow[]): Promise<IdentityProvider[]> {
+    const providers = rows.map(toProvider);
+    const wanted = [...new Set(providers.flatMap((p) => p.jit_groups))];
+    if (wanted.length === 0) return providers;
+    const live = new Set((await db.selectFrom('user_groups').select('id').where('id', 'in', wanted).execute()).map((g) => g.id));
+    return providers.map((p) => ({ ...p, jit_groups: p.jit_groups.filter((id) => live.has(id)) }));
+  }
+  const presentOne = async (row: ProviderRow): Promise<IdentityProvider> => (await present([row]))[0] as IdentityProvider;
+
   async function getRow(ref: string): Promise<ProviderRow> {
     const row = await findRow(ref);
     if (!row) throw notFound('identity_provider', ref);
@@ -278,16 +291,16 @@ export function createIdentityProviderStore(db: Kysely<Database>, groups: GroupS
 
   return {
     async list(): Promise<IdentityProvider[]> {
-      return (await db.selectFrom('identity_providers').selectAll().orderBy('name_key').execute()).map(toProvider);
+      return present(await db.selectFrom('identity_providers').selectAll().orderBy('name_key').execute());
     },
 
     async get(ref: string): Promise<IdentityProvider> {
-      return toProvider(await getRow(ref));
+      return presentOne(await getRow(ref));
     },
 
     async byId(id: string): Promise<IdentityProvider | undefined> {
       const row = await db.selectFrom('identity_providers').selectAll().where('id', '=', id).executeTakeFirst();
-      return row && toProvider(row);
+      return row && presentOne(row);
     },
 
     async create(input: IdentityProviderInput): Promise<IdentityProvider> {
@@ -333,7 +346,7 @@ export function createIdentityProviderStore(db: Kysely<Database>, groups: GroupS
       } catch (error) {
         throw nameTaken(error, fields.name);
       }
-      return toProvider(row);
+      return presentOne(row);
     },
 
     /** Refused (409 identity_provider.in_use) while a routing policy sends people to it; its links go with it. */
@@ -343,7 +356,7 @@ export function createIdentityProviderStore(db: Kysely<Database>, groups: GroupS
       if (policy) throw conflict('identity_provider.in_use', `The routing policy "${policy.name}" sends people to "${row.name}": change or delete it first.`);
       await db.deleteFrom('identity_links').where('identity_provider_id', '=', row.id).execute();
       await db.deleteFrom('identity_providers').where('id', '=', row.id).execute();
-      return toProvider(row);
+      return presentOne(row);
     },
 
     /** For the sign-in leg and the connection test only: the provider with its secret in clear. Never serialise it. */
@@ -351,7 +364,7 @@ export function createIdentityProviderStore(db: Kysely<Database>, groups: GroupS
       const row = await getRow(ref);
       if (!sealingKey) throw new Error('identity providers need the installation secret to read client secrets');
       if (row.client_secret_sealed === null) throw new DomainError('identity_provider.no_client_secret', 409, `"${row.name}" has no client secret.`);
-      const provider = toProvider(row);
+      const provider = await presentOne(row);
       return { provider, clientSecret: unseal(sealingKey, row.client_secret_sealed), discoveryUrl: discoveryUrlOf(provider) };
     },
 
@@ -368,7 +381,7 @@ export function createIdentityProviderStore(db: Kysely<Database>, groups: GroupS
         .orderBy('name_key')
         .execute();
       const row = rows.find((r) => parseList(r.home_realm_domains).includes(key));
-      return row && toProvider(row);
+      return row && presentOne(row);
     },
   };
 }

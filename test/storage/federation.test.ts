@@ -181,6 +181,15 @@ for (const { kind, skip } of DATABASE_KINDS) {
       assert.equal(await rt.directory.identityProviders.byHomeRealmDomain(domain), undefined);
     });
 
+    test('a deleted group drops out of a provider’s jit groups (a sign-in never meets a group that is gone)', async () => {
+      const [kept, gone] = [await rt.directory.groups.create(unique('Kept')), await rt.directory.groups.create(unique('Gone'))];
+      const provider = await rt.directory.identityProviders.create(entra({ first_login: 'create', jit_groups: [kept.id, gone.id] }));
+      await rt.directory.groups.delete(gone.id);
+      assert.deepEqual((await rt.directory.identityProviders.get(provider.id)).jit_groups, [kept.id]);
+      assert.deepEqual((await rt.directory.identityProviders.upstream(provider.id)).provider.jit_groups, [kept.id]);
+      assert.deepEqual((await rt.directory.identityProviders.list()).find((p) => p.id === provider.id)?.jit_groups, [kept.id]);
+    });
+
     test('routing: lowest priority of the enabled policies wins; a disabled provider routes nobody; All Users routes everyone', async () => {
       const [early, late] = [await rt.directory.identityProviders.create(entra()), await rt.directory.identityProviders.create(oidc())];
       const [g1, g2] = [await rt.directory.groups.create(unique('Sales')), await rt.directory.groups.create(unique('Support'))];
