@@ -203,7 +203,8 @@ function codeFrom(callback: string): string {
 
 /**
  * A person signing in with the browser: the authorization request, then the server's HTML forms
- * (the password form gets the credentials, any other single form is submitted as it is), until the
+ * (the password form gets the credentials, any other single form — the identifier step — is
+ * submitted with the username filled in), until the
  * redirect back to the app. Returns the authorization code and how many forms were submitted.
  */
 export async function browserSignIn(target: Target, session: HttpSession, extra: Record<string, string> = {}): Promise<{ code: string; forms: number }> {

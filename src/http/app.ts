@@ -13,6 +13,7 @@ import type { AccessResolver } from '../directory/access.ts';
 import { CONSOLE_CLIENT_ID } from '../directory/console-app.ts';
 import { registerApi } from './routes/api/index.ts';
 import { registerConsole } from './routes/console.ts';
+import { registerFederationRoutes } from './routes/federation.ts';
 import { registerInteractionRoutes } from './routes/interactions.ts';
 
 export interface AppOptions {
@@ -162,12 +163,22 @@ export async function buildApp(runtime: Runtime, options: AppOptions = {}): Prom
 
   await app.register(formbody, { bodyLimit: 16 * 1024 });
   registerErrorHandler(app);
+  // Upstream identity providers: the /oauth/callback route and the routing the sign-in pages use.
+  const federation = registerFederationRoutes(app, {
+    provider: () => current.provider,
+    access: () => current.access,
+    directory,
+    db: storage.db,
+    secret: runtime.secret,
+    issuer: config.issuer,
+  });
   registerInteractionRoutes(app, {
     provider: () => current.provider,
     appRow: (clientId) => current.access.appRow(clientId),
     directory,
     secret: runtime.secret,
     issuer: config.issuer,
+    federation,
   });
   // The admin console calls the API with the access token Gatehouse issued it. The token's grant is
   // looked up too: the adapter re-checks access there (active, unlocked, still an administrator).

@@ -8,6 +8,27 @@ export const APP_CLAIMS = Symbol('gatehouse.appClaims');
 
 export type ClaimsWithApp = AccountClaims & { [APP_CLAIMS]?: Record<string, unknown> };
 
+/** The session field that names the identity provider of a federated sign-in (provider.ts keeps it). */
+export const SESSION_IDP = 'gatehouse_idp';
+
+interface SessionBoundToken {
+  clientId?: string | undefined;
+  sessionUid?: string | undefined;
+  amr?: string[] | undefined;
+}
+
+/**
+ * The identity provider the token's session signed in at, for the ID token's `idp` claim. A
+ * password sign-in (amr ["pwd"]) has none, so the hot path of password sign-ins reads nothing more.
+ */
+async function identityProviderOf(ctx: KoaContextWithOIDC, token: SessionBoundToken | undefined): Promise<string | undefined> {
+  if (!token) return (ctx.oidc?.session as unknown as Record<string, unknown> | undefined)?.[SESSION_IDP] as string | undefined;
+  if (!token.sessionUid || (token.amr?.length === 1 && token.amr[0] === 'pwd')) return undefined;
+  const session = (await ctx.oidc.provider.Session.findByUid(token.sessionUid)) as unknown as Record<string, unknown> | undefined;
+  const idp = session?.[SESSION_IDP];
+  return typeof idp === 'string' ? idp : undefined;
+}
+
 function standardClaims(user: User): AccountClaims {
   const name = user.displayname || [user.firstname, user.lastname].filter(Boolean).join(' ') || user.username;
   return {
@@ -51,7 +72,7 @@ function appClaims(decision: Extract<AccessDecision, { allowed: true }>): Record
  * prompt explains a refusal to the person instead of failing silently.
  */
 export function createFindAccount(access: AccessResolver): FindAccount {
-  return async (ctx: KoaContextWithOIDC, sub: string, token?: { clientId?: string | undefined }): Promise<Account | undefined> => {
+  return async (ctx: KoaContextWithOIDC, sub: string, token?: SessionBoundToken): Promise<Account | undefined> => {
     const clientId = token?.clientId ?? ctx.oidc?.client?.clientId;
     if (!clientId) return undefined;
     const decision = await access.decide(sub, clientId);
@@ -60,9 +81,14 @@ export function createFindAccount(access: AccessResolver): FindAccount {
     const user = decision.user;
     return {
       accountId: user.id,
-      claims: async () => {
+      claims: async (use: string) => {
         const claims: ClaimsWithApp = standardClaims(user);
         if (decision.allowed) claims[APP_CLAIMS] = appClaims(decision);
+        // After a federated sign-in the ID token says where (`idp`, the provider's name) and how the
+        // upstream authenticated the person (its `amr`, kept on the session and the code), which
+        // oidc-provider would otherwise leave out unless the app asked for it by the claims parameter.
+        const idp = use === 'id_token' ? await identityProviderOf(ctx, token) : undefined;
+        if (idp) claims[APP_CLAIMS] = { ...claims[APP_CLAIMS], idp, ...(token?.amr?.length ? { amr: token.amr } : {}) };
         return claims;
       },
     };

@@ -243,5 +243,7 @@ export async function purgeExpired(db: Kysely<Database>): Promise<number> {
   const result = await db.deleteFrom('oidc_payloads').where('expires_at', '<=', epoch()).executeTakeFirst();
   // Rotations remembered for a refresh-token reuse interval that has passed (refresh-grace.ts).
   const rotations = await db.deleteFrom('refresh_token_rotations').where('expires_at', '<=', epoch()).executeTakeFirst();
-  return Number(result.numDeletedRows) + Number(rotations.numDeletedRows);
+  // Federated sign-ins begun and never finished (routes/federation.ts).
+  const flows = await db.deleteFrom('federation_flows').where('expires_at', '<=', epoch()).executeTakeFirst();
+  return Number(result.numDeletedRows) + Number(rotations.numDeletedRows) + Number(flows.numDeletedRows);
 }

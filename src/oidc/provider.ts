@@ -7,7 +7,7 @@ import type { DialectName } from '../storage/db.ts';
 import type { ReadFn, WriteFn } from '../storage/read.ts';
 import { createVersionReader } from '../storage/versions.ts';
 import type { Database } from '../storage/schema.ts';
-import { APP_CLAIMS, type ClaimsWithApp, createFindAccount } from './account.ts';
+import { APP_CLAIMS, type ClaimsWithApp, SESSION_IDP, createFindAccount } from './account.ts';
 import { createAdapterClass, sessionIdSealingKey } from './adapter.ts';
 import { REUSE_INTERVAL_PROPERTY, enableRefreshTokenReuseGrace } from './refresh-grace.ts';
 import { perRequest } from './request-memo.ts';
@@ -128,6 +128,21 @@ export function createProvider(deps: ProviderDependencies): { provider: Provider
   policy.get('login')?.checks.add(
     new interactionPolicy.Check('restore_offline_access', 'offline access for pre-approved apps', (ctx) => {
       restoreOfflineAccess(ctx);
+      return interactionPolicy.Check.NO_NEED_TO_PROMPT;
+    }),
+    0,
+  );
+
+  // A finished sign-in records on the session where it happened: the identity provider's name after a
+  // federated one (routes/federation.ts puts it in the result), nothing after a password, so that a
+  // later password sign-in in the same browser doesn't keep an earlier provider's name.
+  policy.get('login')?.checks.add(
+    new interactionPolicy.Check('record_identity_provider', 'the identity provider of the sign-in just finished', (ctx) => {
+      const result = ctx.oidc.result as Record<string, unknown> | undefined;
+      if (result?.login && ctx.oidc.session) {
+        const idp = result[SESSION_IDP];
+        (ctx.oidc.session as unknown as Record<string, unknown>)[SESSION_IDP] = typeof idp === 'string' ? idp : undefined;
+      }
       return interactionPolicy.Check.NO_NEED_TO_PROMPT;
     }),
     0,
@@ -283,6 +298,10 @@ export function createProvider(deps: ProviderDependencies): { provider: Provider
   };
 
   const provider = new Provider(deps.issuer, configuration);
+  // Sessions keep the identity provider's name (SESSION_IDP) beside oidc-provider's own fields.
+  const SessionModel = provider.Session as unknown as { IN_PAYLOAD: string[] };
+  const sessionFields = SessionModel.IN_PAYLOAD;
+  Object.defineProperty(SessionModel, 'IN_PAYLOAD', { get: () => [...sessionFields, SESSION_IDP] });
   // The app's refresh-token reuse interval, around oidc-provider's own refresh_token grant.
   enableRefreshTokenReuseGrace(provider, { read: deps.read, write: deps.write, secret: deps.secret });
   // Mapped attributes and the groups claim have names each app chooses (https://app.hoop.dev/groups),

@@ -43,7 +43,12 @@ function appLine(app: AppView | undefined): string {
   return `<div class="app">${icon}<span>to continue to <strong>${html(app.label)}</strong></span></div>`;
 }
 
-export function signInPage(options: { action: string; csrf: string; app?: AppView; username?: string; error?: string; brand?: string }): string {
+/**
+ * The first step of signing in: who, not yet how. Continue leads to the password step or, for people
+ * an administrator routed to an identity provider, to that provider; an unknown name gets the
+ * password step like a known one, so the page tells nobody which accounts exist.
+ */
+export function identifierPage(options: { action: string; csrf: string; app?: AppView; username?: string; error?: string; brand?: string }): string {
   const error = options.error ? `<div class="error" role="alert">${html(options.error)}</div>` : '';
   return page(
     'Sign in',
@@ -51,13 +56,36 @@ export function signInPage(options: { action: string; csrf: string; app?: AppVie
 <form method="post" action="${html(options.action)}" autocomplete="on">
 <input type="hidden" name="csrf" value="${html(options.csrf)}">
 <label for="username">Username or email</label>
-<input id="username" name="username" type="text" autocomplete="username" autocapitalize="none" spellcheck="false" required maxlength="254" value="${html(options.username ?? '')}"${options.username ? '' : ' autofocus'}>
+<input id="username" name="username" type="text" autocomplete="username" autocapitalize="none" spellcheck="false" required maxlength="254" value="${html(options.username ?? '')}" autofocus>
+<button type="submit">Continue</button>
+</form>`,
+    options.brand,
+  );
+}
+
+/** The password step: the name typed on the first step travels on (a hidden field, shown with a way back). */
+export function signInPage(options: { action: string; csrf: string; app?: AppView; username?: string; error?: string; brand?: string; changeUrl?: string }): string {
+  const error = options.error ? `<div class="error" role="alert">${html(options.error)}</div>` : '';
+  const change = options.changeUrl ? ` <a href="${html(options.changeUrl)}">Not you?</a>` : '';
+  return page(
+    'Sign in',
+    `<h1>Sign in</h1>${appLine(options.app)}${error}
+<p class="who"><strong>${html(options.username ?? '')}</strong>${change}</p>
+<form method="post" action="${html(options.action)}" autocomplete="on">
+<input type="hidden" name="csrf" value="${html(options.csrf)}">
+<input id="username" name="username" type="hidden" autocomplete="username" value="${html(options.username ?? '')}">
 <label for="password">Password</label>
-<input id="password" name="password" type="password" autocomplete="current-password" required maxlength="1024"${options.username ? ' autofocus' : ''}>
+<input id="password" name="password" type="password" autocomplete="current-password" required maxlength="1024" autofocus>
 <button type="submit">Sign in</button>
 </form>`,
     options.brand,
   );
+}
+
+/** A federated sign-in that could not finish: what happened, and a way to start again. */
+export function federationErrorPage(options: { title: string; message: string; retryUrl?: string | undefined; brand?: string }): string {
+  const retry = options.retryUrl ? `<p><a href="${html(options.retryUrl)}">Try again</a></p>` : '';
+  return page(options.title, `<h1>${html(options.title)}</h1><p>${html(options.message)}</p>${retry}`, options.brand);
 }
 
 export function selectAccountPage(options: { continueAction: string; loginAction: string; csrf: string; app?: AppView; username: string; brand?: string }): string {

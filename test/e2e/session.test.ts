@@ -48,9 +48,11 @@ describe('Admin console sign-in (browser)', () => {
     await page.getByRole('heading', { name: 'You have signed out' }).waitFor();
     assert.equal(await page.evaluate(() => sessionStorage.getItem('gatehouse.console.session')), null, 'no token left in the tab');
 
-    // The Gatehouse session is over too: signing in again asks for the password.
+    // The Gatehouse session is over too: signing in again starts from the sign-in page (who, then the password).
     await page.getByRole('button', { name: 'Sign in again' }).click();
     await page.waitForURL(/\/interaction\//);
+    await page.getByLabel('Username or email').fill('ada');
+    await page.getByRole('button', { name: 'Continue' }).click();
     await page.getByLabel('Password').waitFor();
   });
 

@@ -19,9 +19,10 @@ export interface ConsoleWorld {
   close(): Promise<void>;
 }
 
-/** Fills in and submits Gatehouse's sign-in page (the page must be showing it). */
+/** Fills in and submits Gatehouse's sign-in pages, identifier then password (the page must be showing the first). */
 export async function submitSignIn(page: Page, username: string, password = PASSWORD): Promise<void> {
   await page.getByLabel('Username or email').fill(username);
+  await page.getByRole('button', { name: 'Continue' }).click();
   await page.getByLabel('Password').fill(password);
   await page.getByRole('button', { name: 'Sign in' }).click();
 }

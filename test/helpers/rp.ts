@@ -53,18 +53,33 @@ export interface SignInOutcome {
 }
 
 /**
- * Opens the authorization URL in the browser; when Gatehouse shows its sign-in form, types the
- * credentials in. Stops at the app's redirect URI (not fetched) or at a page that isn't the form.
+ * Opens the authorization URL in the browser; when Gatehouse shows its sign-in pages, types the
+ * username into the identifier step and the password into the password step. Stops at the app's
+ * redirect URI (not fetched) or at a page that isn't one of the two (an error, "no access", or the
+ * password step again after a refused password).
  */
 export async function browse(browser: Browser, url: URL | string, redirectUri: string, credentials?: { username: string; password: string }): Promise<SignInOutcome> {
   let step = await browser.follow(String(url), redirectUri);
-  for (let pages = 0; pages < 3; pages++) {
+  let identified = false;
+  let passwordSent = false;
+  for (let pages = 0; pages < 4; pages++) {
     if (!step.response) return { callbackUrl: new URL(step.url) };
     const html = await step.response.text();
-    const form = parseForms(html).find((f) => f.fields.some((field) => field.name === 'password'));
-    if (!form || !credentials) return { page: { url: step.url, status: step.response.status, html } };
-    step = await browser.submit(step.url, form, credentials, redirectUri);
-    credentials = undefined;
+    const forms = parseForms(html);
+    const has = (form: (typeof forms)[number], name: string) => form.fields.some((field) => field.name === name);
+    const passwordForm = forms.find((f) => has(f, 'password'));
+    const identifierForm = forms.find((f) => has(f, 'username') && !has(f, 'password') && f.action.endsWith('/identify'));
+    const page = { page: { url: step.url, status: step.response.status, html } };
+    if (!credentials) return page;
+    if (passwordForm && !passwordSent) {
+      passwordSent = true;
+      step = await browser.submit(step.url, passwordForm, credentials, redirectUri);
+    } else if (identifierForm && !identified && !passwordSent && step.response.status === 200) {
+      identified = true;
+      step = await browser.submit(step.url, identifierForm, { username: credentials.username }, redirectUri);
+    } else {
+      return page;
+    }
   }
   throw new Error('sign-in did not finish');
 }

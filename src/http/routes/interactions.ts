@@ -6,7 +6,8 @@ import type { AppRow } from '../../directory/apps.ts';
 import { CONSOLE_CLIENT_ID } from '../../directory/console-app.ts';
 import type { Directory } from '../../directory/index.ts';
 import { deriveKey } from '../../oidc/secret-key.ts';
-import { PAGE_CSP, errorPage, noAccessPage, selectAccountPage, signInPage } from '../../oidc/views.ts';
+import { PAGE_CSP, errorPage, identifierPage, noAccessPage, selectAccountPage, signInPage } from '../../oidc/views.ts';
+import type { Federation } from './federation.ts';
 import { createWindowLimiter } from '../plugins/rate-limit.ts';
 
 const GENERIC_FAILURE = 'The username or password is incorrect, or the account cannot sign in right now.';
@@ -18,6 +19,8 @@ export interface InteractionDeps {
   directory: Directory;
   secret: Buffer;
   issuer: string;
+  /** Routing to upstream identity providers (routes/federation.ts). */
+  federation: Federation;
 }
 
 type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
@@ -126,10 +129,18 @@ export function registerInteractionRoutes(app: FastifyInstance, deps: Interactio
       return sendPage(reply, 400, errorPage('Sign-in could not continue', 'Go back to the application and start signing in again.'));
     }
     const hint = typeof params.login_hint === 'string' ? params.login_hint : undefined;
+    // Identifier first; the password step once a name was typed (and not routed to a provider).
+    if (!username) {
+      return sendPage(
+        reply,
+        status,
+        identifierPage({ action: `${issuerOrigin}/interaction/${uid}/identify`, csrf: csrfToken(uid), username: hint ?? '', brand, ...(app ? { app } : {}), ...(error ? { error } : {}) }),
+      );
+    }
     return sendPage(
       reply,
       status,
-      signInPage({ action: `${issuerOrigin}/interaction/${uid}/login`, csrf: csrfToken(uid), username: username ?? hint ?? '', brand, ...(app ? { app } : {}), ...(error ? { error } : {}) }),
+      signInPage({ action: `${issuerOrigin}/interaction/${uid}/login`, changeUrl: `${issuerOrigin}/interaction/${uid}`, csrf: csrfToken(uid), username, brand, ...(app ? { app } : {}), ...(error ? { error } : {}) }),
     );
   }
 
@@ -140,6 +151,27 @@ export function registerInteractionRoutes(app: FastifyInstance, deps: Interactio
     return render(reply, interaction, 200, undefined, undefined, request);
   });
 
+  /**
+   * The identifier step: a person routed to an identity provider (routing policy, or a domain rule
+   * for the typed email) goes there; anyone else, known or not, gets the password step.
+   */
+  app.post<{ Params: { uid: string }; Body: Record<string, unknown> | undefined }>('/interaction/:uid/identify', async (request, reply) => {
+    const interaction = await details(request, reply);
+    if (!interaction) return reply;
+    const body = request.body ?? {};
+    if (interaction.uid !== request.params.uid || crossSite(request) || !csrfValid(interaction.uid, body.csrf)) {
+      return sendPage(reply, 403, errorPage('Request refused', 'The form was not submitted from this sign-in page. Start signing in again from the application.'));
+    }
+    if (interaction.prompt.name !== 'login' && interaction.prompt.name !== 'select_account') return render(reply, interaction);
+    // A password posted with the name (a one-step form, a script) is handled as on …/login.
+    if (typeof body.password === 'string' && body.password) return passwordSignIn(request, reply, interaction);
+    const username = typeof body.username === 'string' ? body.username.trim().slice(0, 254) : '';
+    if (!username) return render(reply, interaction, 400, 'Enter your username or email.');
+    const route = await deps.federation.routeOf(username);
+    if (route) return deps.federation.start(request, reply, interaction, route, username);
+    return render(reply, interaction, 200, undefined, username);
+  });
+
   app.post<{ Params: { uid: string }; Body: Record<string, unknown> | undefined }>('/interaction/:uid/login', async (request, reply) => {
     const interaction = await details(request, reply);
     if (!interaction) return reply;
@@ -148,6 +180,12 @@ export function registerInteractionRoutes(app: FastifyInstance, deps: Interactio
       return sendPage(reply, 403, errorPage('Request refused', 'The form was not submitted from this sign-in page. Start signing in again from the application.'));
     }
     if (interaction.prompt.name !== 'login' && interaction.prompt.name !== 'select_account') return render(reply, interaction);
+    return passwordSignIn(request, reply, interaction);
+  });
+
+  /** Username and password, checked (the request's interaction, CSRF token and origin already were). */
+  async function passwordSignIn(request: FastifyRequest<{ Body: Record<string, unknown> | undefined }>, reply: FastifyReply, interaction: Details) {
+    const body = request.body ?? {};
     const username = typeof body.username === 'string' ? body.username.slice(0, 254) : '';
     const password = typeof body.password === 'string' ? body.password : '';
     // Each attempt takes its place in both limits before the password is checked (released again
@@ -161,7 +199,16 @@ export function registerInteractionRoutes(app: FastifyInstance, deps: Interactio
     if (!username || !password) {
       perAddress.release();
       perAccount.release();
-      return render(reply, interaction, 400, 'Enter your username or email and your password.', username);
+      return render(reply, interaction, 400, username ? 'Enter your password.' : 'Enter your username or email.', username || undefined);
+    }
+    // People routed to an identity provider have an externally managed password: never checked here.
+    const route = await deps.federation.routeOf(username);
+    if (route) {
+      perAddress.release();
+      perAccount.release();
+      const known = await deps.directory.users.get(username).catch(() => undefined);
+      await audit(request, known, { action: 'user.sign_in', target: await auditApp(interaction.params.client_id), outcome: 'failure', details: { reason: 'password_externally_managed' } });
+      return deps.federation.start(request, reply, interaction, route, username);
     }
     const result = await deps.directory.users.signIn(username, password).catch((error: unknown) => {
       perAddress.release();
@@ -187,7 +234,7 @@ export function registerInteractionRoutes(app: FastifyInstance, deps: Interactio
       { login: { accountId: result.user.id, amr: ['pwd'], remember: true }, select_account: {} },
       { mergeWithLastSubmission: false },
     );
-  });
+  }
 
   /** A button on one of our pages that ends the interaction with a fixed result. */
   function finishWith(path: string, prompt: string, result: Parameters<Provider['interactionFinished']>[2], merge: boolean) {

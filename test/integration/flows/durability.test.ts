@@ -82,7 +82,7 @@ for (const { kind, skip } of DATABASE_KINDS) {
       const halfway = new Browser();
       const halfwayStart = await startAuthorization(config, REDIRECT_URI, SCOPE);
       const formPage = await browse(halfway, halfwayStart.url, REDIRECT_URI);
-      assert.ok(formPage.page && /name="password"/.test(formPage.page.html));
+      assert.ok(formPage.page && /action="[^"]*\/identify"/.test(formPage.page.html), 'the sign-in page (identifier step)');
 
       await gatehouse.stop();
       await gatehouse.restart();

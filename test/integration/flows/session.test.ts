@@ -37,7 +37,11 @@ class HtmlBrowser extends Browser {
   }
 }
 
-const signInForm = (html: string): ParsedForm | undefined => parseForms(html).find((form) => form.fields.some((field) => field.name === 'password'));
+/** The password step's form, or else the identifier step's (the first sign-in page). */
+const signInForm = (html: string): ParsedForm | undefined => {
+  const forms = parseForms(html);
+  return forms.find((form) => form.fields.some((field) => field.name === 'password')) ?? forms.find((form) => form.action.endsWith('/identify'));
+};
 const errorText = (html: string) => html.match(/<div class="error"[^>]*>([\s\S]*?)<\/div>/)?.[1];
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -74,27 +78,35 @@ for (const { kind, skip } of DATABASE_KINDS) {
     });
     after(() => gatehouse?.close());
 
-    test('the sign-in page: a form with username, password and a hidden csrf token; cookies are HttpOnly and SameSite', async () => {
+    test('the sign-in pages: identifier first, then the password, each a form with a hidden csrf token; cookies are HttpOnly and SameSite', async () => {
       const browser = new RecordingBrowser();
       const start = await startAuthorization(portal, PORTAL.redirectUri, SCOPE);
       const outcome = await browse(browser, start.url, PORTAL.redirectUri);
       assert.ok(outcome.page);
       assert.equal(outcome.page.status, 200);
       assert.ok(new URL(outcome.page.url).pathname.startsWith('/interaction/'));
-      const form = signInForm(outcome.page.html);
-      assert.ok(form, 'a sign-in form');
-      assert.equal(form.method.toLowerCase(), 'post');
-      const names = form.fields.map((field) => field.name);
-      assert.ok(names.includes('username'));
-      assert.ok(names.includes('password'));
+      const identifier = signInForm(outcome.page.html);
+      assert.ok(identifier, 'a sign-in form');
+      assert.equal(identifier.method.toLowerCase(), 'post');
+      assert.deepEqual(identifier.fields.map((field) => field.name).sort(), ['csrf', 'username'], 'the first step asks only who');
       assert.match(outcome.page.html, /<input type="hidden" name="csrf" value="[^"]{16,}"/);
       assert.match(outcome.page.html, /Portal/, 'the page names the app');
+      assert.match(outcome.page.html, />Continue</);
 
-      // Without the csrf token the form is refused.
-      const forged = await browser.submit(outcome.page.url, { ...form, fields: form.fields.filter((f) => f.name !== 'csrf') }, { username: ALICE.username, password: ALICE.password }, PORTAL.redirectUri);
+      // Without the csrf token either step is refused.
+      const forgedIdentify = await browser.submit(outcome.page.url, { ...identifier, fields: identifier.fields.filter((f) => f.name !== 'csrf') }, { username: ALICE.username }, PORTAL.redirectUri);
+      assert.equal(forgedIdentify.response?.status, 403);
+      const passwordStep = await browser.submit(outcome.page.url, identifier, { username: ALICE.username }, PORTAL.redirectUri);
+      assert.equal(passwordStep.response?.status, 200);
+      const passwordHtml = (await passwordStep.response?.text()) ?? '';
+      const form = signInForm(passwordHtml);
+      assert.ok(form?.fields.some((f) => f.name === 'password'), 'the password step');
+      assert.equal(form?.fields.find((f) => f.name === 'username')?.value, ALICE.username, 'the typed name travels on');
+      assert.match(passwordHtml, /Not you\?/);
+      const forged = await browser.submit(passwordStep.url, { ...form, fields: form.fields.filter((f) => f.name !== 'csrf') }, { password: ALICE.password }, PORTAL.redirectUri);
       assert.equal(forged.response?.status, 403);
 
-      const done = await browser.submit(outcome.page.url, form, { username: ALICE.username, password: ALICE.password }, PORTAL.redirectUri);
+      const done = await browser.submit(passwordStep.url, form, { password: ALICE.password }, PORTAL.redirectUri);
       assert.equal(done.response, undefined, 'signed in and sent back to the app');
       assert.ok(code(new URL(done.url)));
 

@@ -48,7 +48,8 @@ for (const { kind, skip } of DATABASE_KINDS) {
       if (step.response) {
         const html = await step.response.text();
         assert.equal(step.response.status, 200, `the sign-in page: ${html.slice(0, 300)}`);
-        const form = parseForms(html).find((f) => f.fields.some((field) => field.name === 'password'));
+        // The identifier step's form, given the password too in one request.
+        const form = parseForms(html).find((f) => f.fields.some((field) => field.name === 'username'));
         assert.ok(form, 'the sign-in form');
         const submitted = await browser.submit(step.url, form, { username: 'paula', password: PASSWORD }, REDIRECT_URI);
         assert.equal(submitted.response, undefined, 'signed in and sent back to the app');

@@ -104,7 +104,7 @@ for (const { kind, skip } of DATABASE_KINDS) {
         status: response.status,
         contentType: response.headers.get('content-type'),
         cookies: response.headers.getSetCookie().map((cookie) => cookie.replace(/=[^;]*/, '=').replace(/expires=[^;]*/i, 'expires=')),
-        html: response.text.replaceAll(`value="${username}"`, 'value="USERNAME"'),
+        html: response.text.replaceAll(`value="${username}"`, 'value="USERNAME"').replaceAll(`<strong>${username}</strong>`, '<strong>USERNAME</strong>'),
       });
       const known = await postForm(page.browser, page.action, { csrf: page.csrf, username: 'fern', password: 'wrong-password-1' });
       const unknown = await postForm(page.browser, page.action, { csrf: page.csrf, username: 'nobody-here', password: 'wrong-password-1' });

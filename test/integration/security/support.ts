@@ -223,16 +223,22 @@ export async function exchangeOk(gatehouse: TestGatehouse, app: TestApp, issued:
   return body;
 }
 
-/** The sign-in page of a fresh authorization request: the browser holds the interaction cookie. */
+/**
+ * The sign-in page of a fresh authorization request: the browser holds the interaction cookie. The
+ * page is the identifier step; `action` is where username and password are posted together in one
+ * request (…/login, as password managers and scripts do), `identifyAction` the identifier step's.
+ */
 export async function openSignInPage(app: TestApp, browser = new Browser()) {
   const start = await startAuthorization(app.config, REDIRECT_URI, 'openid email');
   const step = await browser.follow(String(start.url), REDIRECT_URI);
   assert.ok(step.response, 'Gatehouse shows a page');
   const html = await step.response.text();
   assert.equal(step.response.status, 200, html.slice(0, 500));
-  const form = parseForms(html).find((f) => f.fields.some((field) => field.name === 'password'));
-  assert.ok(form, 'the sign-in form');
-  return { browser, start, pageUrl: step.url, form, action: new URL(form.action, step.url).href, csrf: form.fields.find((f) => f.name === 'csrf')?.value ?? '' };
+  const form = parseForms(html).find((f) => f.fields.some((field) => field.name === 'username') && f.action.endsWith('/identify'));
+  assert.ok(form, 'the sign-in form (identifier step)');
+  const identifyAction = new URL(form.action, step.url).href;
+  const action = identifyAction.replace(/\/identify$/, '/login');
+  return { browser, start, pageUrl: step.url, form, action, identifyAction, csrf: form.fields.find((f) => f.name === 'csrf')?.value ?? '' };
 }
 
 /** Posts the sign-in form by hand, with exactly the given fields and headers. */
