@@ -181,6 +181,18 @@ for (const { kind, skip } of DATABASE_KINDS) {
       assert.equal(await rt.directory.identityProviders.byHomeRealmDomain(domain), undefined);
     });
 
+    test('two providers created at once with one domain rule: only one gets it', async () => {
+      const domain = `${unique('race').toLowerCase()}.example`;
+      const create = () =>
+        rt.directory.change({ type: 'cli' }, 'identity_provider.create', (d) => d.identityProviders.create(entra({ home_realm_domains: [domain] })));
+      // Connections open first (PostgreSQL), so that the creates really run side by side.
+      await Promise.all(Array.from({ length: 8 }, () => rt.directory.identityProviders.list()));
+      const results = await Promise.allSettled(Array.from({ length: 8 }, create));
+      assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1, JSON.stringify(results.map((r) => r.status)));
+      const owners = (await rt.directory.identityProviders.list()).filter((p) => p.home_realm_domains.includes(domain));
+      assert.equal(owners.length, 1);
+    });
+
     test('a deleted group drops out of a provider’s jit groups (a sign-in never meets a group that is gone)', async () => {
       const [kept, gone] = [await rt.directory.groups.create(unique('Kept')), await rt.directory.groups.create(unique('Gone'))];
       const provider = await rt.directory.identityProviders.create(entra({ first_login: 'create', jit_groups: [kept.id, gone.id] }));
