@@ -70,7 +70,7 @@ function providerFields(provider: IdentityProvider, callbackUrl: string): string
     ['type', provider.type],
     ['enabled', yesNo(provider.enabled)],
     ...(provider.type === 'entra' ? [['url', provider.url ?? ''] as const] : []),
-    ['issuer', provider.issuer ?? `per tenant (${provider.url}/v2.0 with the token's tenant)`],
+    ['issuer', provider.issuer ?? (provider.allowed_tenants.length ? 'per tenant (the token’s tenant, one of the allowed tenants)' : 'the tenant’s, found by discovery')],
     ...(provider.type === 'entra' ? [['allowed tenants', provider.allowed_tenants] as const, ['verified domains', provider.verified_domains] as const] : []),
     ['domain rules', provider.home_realm_domains],
     ['client id', provider.client_id],

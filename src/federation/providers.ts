@@ -249,7 +249,8 @@ export function createIdentityProviderStore(db: Kysely<Database>, groups: GroupS
     if (type === 'entra') {
       const location = checkEntraUrl(has('url') ? input.url : current?.url);
       url = location.url;
-      issuer = location.multiTenant ? null : `${location.url}/v2.0`;
+      // Entra's issuers name the tenant by its id: derived only from a tenant id, else learnt by discovery.
+      issuer = GUID.test(location.tenant) ? `${location.url}/v2.0` : null;
       // The derived issuer may be sent back as read (a console's whole-object save); another one is a mistake.
       if (has('issuer') && input.issuer !== issuer) {
         throw invalid('identity_provider.invalid_issuer', 'An Entra provider\'s issuer follows from its URL: set the url instead.', 'issuer');

@@ -40,7 +40,7 @@ export const identityProviderSchema = {
     type: { type: 'string', enum: IDENTITY_PROVIDER_TYPES, description: 'entra: Microsoft Entra ID; oidc: any OpenID provider.' },
     enabled: { type: 'boolean', description: 'A disabled provider signs nobody in; the people routed to it cannot sign in until it is enabled or their policy changed.' },
     url: nullableString('entra: https://login.microsoftonline.com/<tenant> as pasted (tenant id, verified domain, common or organizations); null for oidc.'),
-    issuer: nullableString('oidc: the issuer; entra: the issuer derived from url (null for common and organizations).'),
+    issuer: nullableString('oidc: the issuer; entra: the issuer derived from a url with a tenant id (null with a domain, common or organizations: learnt by discovery).'),
     allowed_tenants: { type: 'array', items: { type: 'string' }, description: 'entra with common or organizations: the tenant ids whose people may sign in.' },
     verified_domains: { type: 'array', items: { type: 'string' }, description: 'entra: email domains taken as verified even without the xms_edov claim.' },
     home_realm_domains: { type: 'array', items: { type: 'string' }, description: 'Domain rules: a typed email in one of these domains signs in at this provider, known to Gatehouse or not.' },
