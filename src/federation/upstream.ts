@@ -308,9 +308,16 @@ function identityFrom(config: UpstreamConfiguration, claims: oauth.IDToken, disc
   if (!discovered.tenantTemplate && provider.allowed_tenants.length && !provider.allowed_tenants.some((allowed) => allowed.toLowerCase() === tid.toLowerCase())) {
     throw new UpstreamError('tenant_not_allowed', `tenant ${tid} is not one of the provider's allowed tenants`);
   }
-  const domain = email?.slice(email.lastIndexOf('@') + 1) ?? '';
-  const emailVerified = Boolean(email) && (claims.xms_edov === true || (domain !== '' && provider.verified_domains.includes(domain)));
-  return { ...common, linkIssuer: tid.toLowerCase(), linkSubject: oid, emailVerified };
+  const domainOf = (address: string | undefined) => (address?.includes('@') ? address.slice(address.lastIndexOf('@') + 1) : '');
+  if (email) {
+    const emailVerified = claims.xms_edov === true || provider.verified_domains.includes(domainOf(email));
+    return { ...common, linkIssuer: tid.toLowerCase(), linkSubject: oid, emailVerified };
+  }
+  // No email claim (it is optional in Entra): the UPN stands in for it, trusted only when its domain
+  // is one the administrator listed as verified (xms_edov is sent only with an email).
+  const upn = common.preferredUsername?.toLowerCase();
+  const upnVerified = Boolean(upn) && provider.verified_domains.includes(domainOf(upn));
+  return { ...common, email: upn, linkIssuer: tid.toLowerCase(), linkSubject: oid, emailVerified: upnVerified };
 }
 
 /**

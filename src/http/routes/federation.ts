@@ -147,14 +147,19 @@ export function registerFederationRoutes(app: FastifyInstance, deps: FederationD
     // One binding per browser, reused, so two tabs signing in at once don't undo each other.
     const existing = cookieValue(request, BINDING_COOKIE);
     const binding = existing && /^[\w-]{43}$/.test(existing) ? existing : randomBytes(32).toString('base64url');
-    await flows.begin(authorization.state, {
-      interactionUid: interaction.uid,
-      providerId: provider.id,
-      nonce: authorization.nonce,
-      codeVerifier: authorization.codeVerifier,
-      bindingHash: sha256(binding),
-      loginHint,
-    });
+    try {
+      await flows.begin(authorization.state, {
+        interactionUid: interaction.uid,
+        providerId: provider.id,
+        nonce: authorization.nonce,
+        codeVerifier: authorization.codeVerifier,
+        bindingHash: sha256(binding),
+        loginHint,
+      });
+    } catch (error) {
+      request.log.error({ err: error }, 'could not store a federated sign-in');
+      return refuse(request, reply, { reason: 'upstream_error', status: 503, message: 'The sign-in could not start. Try again in a moment.', detail: 'flow not stored' }, { uid: interaction.uid, clientId: interaction.params.client_id, provider });
+    }
     // SameSite=None (https only) so that a form_post callback, a cross-site POST, still carries it.
     const sameSite = httpsIssuer ? 'None; Secure' : 'Lax';
     return reply

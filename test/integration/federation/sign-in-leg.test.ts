@@ -157,6 +157,28 @@ for (const { kind, skip } of DATABASE_KINDS) {
       assert.equal(tokens.claims()?.amr, undefined);
     });
 
+    test('an Entra identity without an email claim is matched by its UPN only when the UPN\'s domain is a verified domain', async () => {
+      const provider = await admin.ok('POST', '/api/identity-providers', {
+        name: 'Entra by UPN',
+        type: 'entra',
+        url: world.entra.tenantUrl(world.tenant),
+        client_id: world.entraApp.clientId,
+        client_secret: world.entraApp.clientSecret,
+        home_realm_domains: ['upn-leg.example'],
+      });
+      const user = await createUser(admin, { username: 'hal', email: 'hal@upn-leg.example', password: PASSWORD, groups: ['staff'] });
+      world.entra.addPerson({ tenant: world.tenant, username: 'hal@upn-leg.example', name: 'Hal Upn' });
+      const refused = await appSignIn(app, new FederationBrowser(), { username: 'hal@upn-leg.example' });
+      assertFailurePage(refused.outcome, { status: 403 });
+      await assertFederationFailure(admin, 'unverified_email');
+      assert.deepEqual((await linksOf(admin, user.id)).data, []);
+
+      await admin.ok('PATCH', `/api/identity-providers/${provider.id}`, { verified_domains: ['upn-leg.example'] });
+      const tokens = await (await appSignIn(app, new FederationBrowser(), { username: 'hal@upn-leg.example' })).exchange();
+      assert.equal(tokens.claims()?.sub, user.id);
+      assert.equal((await linksOf(admin, user.id)).data.length, 1);
+    });
+
     test('a routed user posting username and password in one request is sent to the provider, the password unchecked', async () => {
       const user = await createUser(admin, { username: 'gus', email: 'gus@contoso.example', password: PASSWORD, groups: [ROUTED_GROUP, 'staff'] });
       const browser = new FederationBrowser();
