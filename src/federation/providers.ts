@@ -408,7 +408,8 @@ export async function loadConnectionTest(): Promise<ConnectionTest | undefined> 
     return module.testIdentityProvider;
   } catch (error) {
     const e = error as NodeJS.ErrnoException & { url?: string };
-    if (e.code === 'ERR_MODULE_NOT_FOUND' && String(e.message).includes('upstream.ts')) return undefined;
+    // Only the module itself missing; a module it imports missing is a real failure.
+    if (e.code === 'ERR_MODULE_NOT_FOUND' && e.url === specifier) return undefined;
     throw error;
   }
 }
