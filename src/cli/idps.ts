@@ -1,4 +1,3 @@
-import { connectionTestUnavailable, loadConnectionTest } from '../federation/providers.ts';
 import {
   FEDERATION_CALLBACK_PATH,
   FIRST_LOGIN_MODES,
@@ -214,9 +213,9 @@ const test: CommandSpec = {
   async run(ctx) {
     const { directory } = await ctx.runtime();
     const config = await directory.identityProviders.upstream(ctx.arg(0));
-    const testConnection = await loadConnectionTest();
-    if (!testConnection) throw connectionTestUnavailable();
-    const result = await testConnection(config, { callbackUrl: await callbackUrlOf(ctx) });
+    // Loaded here, so that the other commands don't load the OpenID client libraries.
+    const { testIdentityProvider } = await import('../federation/upstream.ts');
+    const result = await testIdentityProvider(config, { callbackUrl: await callbackUrlOf(ctx) });
     if (!result.ok) {
       ctx.io.stdout.write(`${ctx.json ? JSON.stringify(result, null, 2) : testText(result)}\n`);
       throw new CliFailure(`${config.provider.name}: the connection test found ${result.problems.length} problem${result.problems.length === 1 ? '' : 's'}`);

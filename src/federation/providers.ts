@@ -12,7 +12,6 @@ import {
   type IdentityProvider,
   type IdentityProviderChanges,
   type IdentityProviderInput,
-  type IdentityProviderTestResult,
   type IdentityProviderType,
   UPSTREAM_CLIENT_AUTH_METHODS,
   type UpstreamClientAuth,
@@ -394,26 +393,3 @@ export function createIdentityProviderStore(db: Kysely<Database>, groups: GroupS
 }
 
 export type IdentityProviderStore = ReturnType<typeof createIdentityProviderStore>;
-
-type ConnectionTest = (config: UpstreamConfiguration, options: { callbackUrl: string }) => Promise<IdentityProviderTestResult>;
-
-/**
- * The connection test of the sign-in leg (federation/upstream.ts), found when it is called so that
- * the directory API and CLI do not depend on that module being loadable; undefined when it is absent.
- */
-export async function loadConnectionTest(): Promise<ConnectionTest | undefined> {
-  const specifier = new URL('./upstream.ts', import.meta.url).href;
-  try {
-    const module = (await import(specifier)) as { testIdentityProvider?: ConnectionTest };
-    return module.testIdentityProvider;
-  } catch (error) {
-    const e = error as NodeJS.ErrnoException & { url?: string };
-    // Only the module itself missing; a module it imports missing is a real failure.
-    if (e.code === 'ERR_MODULE_NOT_FOUND' && e.url === specifier) return undefined;
-    throw error;
-  }
-}
-
-/** 501 identity_provider.test_unavailable when this build has no connection test. */
-export const connectionTestUnavailable = () =>
-  new DomainError('identity_provider.test_unavailable', 501, 'This Gatehouse cannot test identity provider connections yet.');

@@ -2,7 +2,6 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { DomainError } from '../../../directory/errors.ts';
 import type { Directory } from '../../../directory/index.ts';
 import { roleAllows } from '../../../directory/roles.ts';
-import { connectionTestUnavailable, loadConnectionTest } from '../../../federation/providers.ts';
 import {
   FEDERATION_CALLBACK_PATH,
   FIRST_LOGIN_MODES,
@@ -16,6 +15,7 @@ import {
   type RoutingPolicyInput,
   UPSTREAM_CLIENT_AUTH_METHODS,
 } from '../../../federation/types.ts';
+import { testIdentityProvider } from '../../../federation/upstream.ts';
 import type { Runtime } from '../../../runtime.ts';
 import { type ApiAuthenticator, assertMayActOn, principalOf } from '../../plugins/api-auth.ts';
 import { errorResponses, idParams, ref } from './schemas.ts';
@@ -273,14 +273,12 @@ export function registerFederationRoutes(app: FastifyInstance, directory: Direct
           summary: 'Test an identity provider’s configuration',
           description: 'Fetches its discovery document and keys and checks them against the configuration; says what it found and what to fix. Changes nothing.',
           params: idParams,
-          response: { 200: ref('IdentityProviderTestResult'), 501: ref('Error'), ...errorResponses },
+          response: { 200: ref('IdentityProviderTestResult'), ...errorResponses },
         },
       },
       async (request) => {
         const config = await directory.identityProviders.upstream(request.params.id);
-        const test = await loadConnectionTest();
-        if (!test) throw connectionTestUnavailable();
-        return test(config, { callbackUrl });
+        return testIdentityProvider(config, { callbackUrl });
       },
     );
   }
