@@ -13,6 +13,8 @@ import { config } from './config.ts';
 import { AppPage, AppsPage, NewAppPage } from './pages/apps.tsx';
 import { AuditPage } from './pages/audit.tsx';
 import { GroupPage, GroupsPage } from './pages/groups.tsx';
+import { IdentityProviderPage, IdentityProvidersPage, NewIdentityProviderPage } from './pages/identity-providers.tsx';
+import { RoutingPoliciesPage } from './pages/routing-policies.tsx';
 import { SecurityPage } from './pages/security.tsx';
 import { SettingsPage } from './pages/settings.tsx';
 import { Callback, SignedOut } from './pages/sign-in.tsx';
@@ -52,6 +54,10 @@ const router = createBrowserRouter(
         { path: 'apps', element: <AppsPage /> },
         { path: 'apps/new', element: <NewAppPage /> },
         { path: 'apps/:id', element: <AppPage /> },
+        { path: 'identity-providers', element: <IdentityProvidersPage /> },
+        { path: 'identity-providers/new', element: <NewIdentityProviderPage /> },
+        { path: 'identity-providers/:id', element: <IdentityProviderPage /> },
+        { path: 'routing-policies', element: <RoutingPoliciesPage /> },
         { path: 'security', element: <SecurityPage /> },
         { path: 'audit', element: <AuditPage /> },
         { path: 'settings', element: <SettingsPage /> },

@@ -1,6 +1,6 @@
 import { AppShell, Badge, Burger, Group, Menu, NavLink, ScrollArea, Text, UnstyledButton } from '@mantine/core';
 import { useDisclosure } from '@mantine/hooks';
-import { IconApps, IconChevronDown, IconFileSearch, IconLogout, IconSettings, IconShieldLock, IconUser, IconUsersGroup } from '@tabler/icons-react';
+import { IconApps, IconChevronDown, IconFileSearch, IconFingerprint, IconLogout, IconRoute, IconSettings, IconShieldLock, IconUser, IconUsersGroup } from '@tabler/icons-react';
 import { NavLink as RouterLink, Outlet, useLocation } from 'react-router';
 import { signOut } from './auth.ts';
 import { useSession } from './session.tsx';
@@ -10,6 +10,8 @@ const NAV = [
   { to: '/users', label: 'Users', icon: IconUser },
   { to: '/groups', label: 'User Groups', icon: IconUsersGroup },
   { to: '/apps', label: 'SSO Applications', icon: IconApps },
+  { to: '/identity-providers', label: 'Identity Providers', icon: IconFingerprint, permission: 'settings' as const },
+  { to: '/routing-policies', label: 'Routing Policies', icon: IconRoute, permission: 'settings' as const },
   { to: '/security', label: 'Security', icon: IconShieldLock },
   { to: '/audit', label: 'Audit Log', icon: IconFileSearch },
   { to: '/settings', label: 'Settings', icon: IconSettings, permission: 'settings' as const },

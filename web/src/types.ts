@@ -154,3 +154,110 @@ export interface Page<T> {
   limit: number;
   offset: number;
 }
+
+// Federation (issue 10; src/federation/types.ts is the source of truth for these shapes).
+export type IdentityProviderType = 'entra' | 'oidc';
+export const IDENTITY_PROVIDER_TYPE_LABELS: Record<IdentityProviderType, string> = { entra: 'Microsoft Entra ID', oidc: 'OpenID Connect' };
+export type UpstreamClientAuth = 'client_secret_post' | 'client_secret_basic';
+export type FirstLoginMode = 'link_existing' | 'create';
+export const FIRST_LOGIN_LABELS: Record<FirstLoginMode, string> = {
+  link_existing: 'Link to an existing user with the same verified email',
+  create: 'Link, or create the user when nobody matches',
+};
+
+/** An upstream identity provider; the client secret is write-only and never comes back. */
+export interface IdentityProvider {
+  id: string;
+  name: string;
+  type: IdentityProviderType;
+  enabled: boolean;
+  url: string | null;
+  issuer: string | null;
+  allowed_tenants: string[];
+  verified_domains: string[];
+  home_realm_domains: string[];
+  client_id: string;
+  has_client_secret: boolean;
+  client_auth: UpstreamClientAuth;
+  scopes: string;
+  first_login: FirstLoginMode;
+  jit_groups: string[];
+  /** `<issuer>/oauth/callback`: the redirect URI to register upstream. */
+  callback_url: string;
+  created: string;
+  updated: string;
+}
+
+/** What POST /api/identity-providers takes (PATCH: any of it but `type`; a client_secret given replaces the stored one). */
+export interface IdentityProviderInput {
+  name: string;
+  type: IdentityProviderType;
+  enabled?: boolean;
+  url?: string;
+  issuer?: string;
+  allowed_tenants?: string[];
+  verified_domains?: string[];
+  home_realm_domains?: string[];
+  client_id: string;
+  client_secret?: string;
+  client_auth?: UpstreamClientAuth;
+  scopes?: string;
+  first_login?: FirstLoginMode;
+  jit_groups?: string[];
+}
+
+export interface IdentityProviderTestResult {
+  ok: boolean;
+  discovery_url: string;
+  issuer: string | null;
+  authorization_endpoint: string | null;
+  token_endpoint: string | null;
+  jwks_uri: string | null;
+  keys: number;
+  callback_url: string;
+  problems: string[];
+}
+
+export interface RoutingPolicy {
+  id: string;
+  name: string;
+  enabled: boolean;
+  priority: number;
+  identity_provider: { id: string; name: string };
+  user_groups: { id: string; name: string }[];
+  created: string;
+  updated: string;
+}
+
+export interface RoutingPolicyInput {
+  name?: string;
+  enabled?: boolean;
+  priority?: number;
+  identity_provider?: string;
+  user_groups?: string[];
+}
+
+/** A stored link between an upstream identity and a user (entra: `issuer` is the tenant id, `subject` the object id). */
+export interface IdentityLink {
+  id: string;
+  user_id: string;
+  identity_provider: { id: string; name: string };
+  issuer: string;
+  subject: string;
+  email: string | null;
+  created: string;
+  last_used: string | null;
+}
+
+/** GET /api/users/{id}/identities */
+export interface UserIdentities {
+  data: IdentityLink[];
+  externally_managed_password: boolean;
+  identity_provider: { id: string; name: string } | null;
+}
+
+/** An unpaged list: GET /api/identity-providers and /api/routing-policies. */
+export interface ListOf<T> {
+  data: T[];
+  total: number;
+}

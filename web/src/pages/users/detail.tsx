@@ -1,7 +1,7 @@
 import { Alert, Anchor, Breadcrumbs, Button, DataList, Group, Loader, Select, SimpleGrid, Stack, Text } from '@mantine/core';
 import { useForm } from '@mantine/form';
 import { useDisclosure } from '@mantine/hooks';
-import { IconApps, IconId, IconInfoCircle, IconKey, IconLockOpen, IconPlayerPause, IconPlayerPlay, IconTrash, IconUsersGroup } from '@tabler/icons-react';
+import { IconApps, IconId, IconInfoCircle, IconKey, IconLink, IconLockOpen, IconPlayerPause, IconPlayerPlay, IconTrash, IconUsersGroup } from '@tabler/icons-react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link, useNavigate, useParams } from 'react-router';
 import { ApiError, api } from '../../api.ts';
@@ -11,6 +11,7 @@ import { CopyField, EmptyState, ErrorAlert, PageHeader, formatTime, notifyError,
 import { UrlTabs } from '../../components/url-tabs.tsx';
 import { useSession } from '../../session.tsx';
 import { ROLE_LABELS, type Role, type User, roleCovers } from '../../types.ts';
+import { ExternallyManagedNotice, LinkedIdentitiesSection, useUserIdentities } from './identities.tsx';
 import { UserAppsTab, UserGroupsTab } from './membership.tsx';
 import { ResetPasswordModal } from './password.tsx';
 import { ProfileForm, ProfileView, Section, profileKey } from './profile.tsx';
@@ -79,11 +80,13 @@ export function UserPage() {
         {current.account_locked ? <LockedBadge /> : null}
         {current.role ? <RoleBadge role={current.role} /> : null}
       </Group>
+      <ExternallyManagedNotice user={current} />
       <UrlTabs
         tabs={[
           { value: 'details', label: 'Details', icon: <IconId size={16} />, panel: <DetailsTab user={current} /> },
           { value: 'groups', label: 'User Groups', icon: <IconUsersGroup size={16} />, panel: <UserGroupsTab user={current} /> },
           { value: 'apps', label: 'Applications', icon: <IconApps size={16} />, panel: <UserAppsTab user={current} /> },
+          { value: 'identities', label: 'Linked Identities', icon: <IconLink size={16} />, panel: <LinkedIdentitiesSection user={current} /> },
         ]}
       />
     </>
@@ -97,6 +100,8 @@ function UserActions({ user }: { user: User }) {
   const navigate = useNavigate();
   const queryClient = useQueryClient();
   const [resetting, { open: openReset, close: closeReset }] = useDisclosure(false);
+  // A routed user's password is managed at their identity provider: Gatehouse refuses to set one.
+  const externallyManaged = useUserIdentities(user.id).data?.externally_managed_password === true;
 
   const stateChange = useMutation({
     mutationFn: (action: 'suspend' | 'activate' | 'unlock') => api.post<User>(`/users/${user.id}/${action}`),
@@ -162,10 +167,14 @@ function UserActions({ user }: { user: User }) {
               Unlock
             </Button>
           ) : null}
-          <Button variant="default" leftSection={<IconKey size={16} />} onClick={openReset}>
-            {user.has_password ? 'Reset password' : 'Set password'}
-          </Button>
-          <ResetPasswordModal user={user} opened={resetting} onClose={closeReset} />
+          {externallyManaged ? null : (
+            <>
+              <Button variant="default" leftSection={<IconKey size={16} />} onClick={openReset}>
+                {user.has_password ? 'Reset password' : 'Set password'}
+              </Button>
+              <ResetPasswordModal user={user} opened={resetting} onClose={closeReset} />
+            </>
+          )}
         </>
       ) : null}
       {mayDelete ? (
@@ -180,6 +189,7 @@ function UserActions({ user }: { user: User }) {
 function DetailsTab({ user }: { user: User }) {
   const { me, can } = useSession();
   const mayActOn = mayChange(me.role, user);
+  const identities = useUserIdentities(user.id);
   return (
     <Stack gap="lg">
       {!mayActOn && (can('helpdesk') || can('directory')) && user.role ? (
@@ -199,7 +209,9 @@ function DetailsTab({ user }: { user: User }) {
                   <Group gap="xs">
                     <UserStateBadge state={user.state} />
                     <Text size="sm" c="dimmed">
-                      {STATE_DESCRIPTIONS[user.state]}
+                      {user.state === 'ACTIVATED' && identities.data?.externally_managed_password
+                        ? `Can sign in (at ${identities.data.identity_provider?.name ?? 'their identity provider'}).`
+                        : STATE_DESCRIPTIONS[user.state]}
                     </Text>
                   </Group>
                 </DataList.ItemValue>
@@ -210,7 +222,13 @@ function DetailsTab({ user }: { user: User }) {
               </DataList.Item>
               <DataList.Item>
                 <DataList.ItemLabel>Password</DataList.ItemLabel>
-                <DataList.ItemValue>{user.has_password ? 'Set' : 'Not set: cannot sign in yet'}</DataList.ItemValue>
+                <DataList.ItemValue>
+                  {identities.data?.externally_managed_password
+                    ? `Externally managed at ${identities.data.identity_provider?.name ?? 'an identity provider'}`
+                    : user.has_password
+                      ? 'Set'
+                      : 'Not set: cannot sign in yet'}
+                </DataList.ItemValue>
               </DataList.Item>
               <DataList.Item>
                 <DataList.ItemLabel>Created</DataList.ItemLabel>
