@@ -42,7 +42,7 @@ const icon = (letter: string, colour: string) =>
 describe('Admin console screens (screenshots)', () => {
   let world: ConsoleWorld;
   let dir: string;
-  const ids = { user: '', group: '', app: '' };
+  const ids = { user: '', group: '', app: '', provider: '', federatedUser: '' };
 
   before(async () => {
     dir = target ?? mkdtempSync(join(tmpdir(), 'gatehouse-screens-'));
@@ -80,6 +80,32 @@ describe('Admin console screens (screenshots)', () => {
       if (app.label === 'Hoop') ids.app = created.id;
     }
     ids.group = groups.get('Engineering') ?? '';
+    // Federation: Support signs in at Entra, contractors at their own OpenID provider (nothing upstream is contacted).
+    const tenant = '3f6c1a2e-8b4d-4c5e-9a7f-2d1e0b9c8a7f';
+    const entra = await directory.identityProviders.create({
+      name: 'Entra OIDC',
+      type: 'entra',
+      url: `https://login.microsoftonline.com/${tenant}`,
+      client_id: '6d2b9c4e-1a3f-4e8b-b7d5-0c9e8f7a6b5c',
+      client_secret: 'not-a-real-secret',
+      verified_domains: ['example.com'],
+    });
+    await directory.identityProviders.create({
+      name: 'Contractor SSO',
+      type: 'oidc',
+      issuer: 'https://sso.contractors.example.net',
+      client_id: 'gatehouse',
+      client_secret: 'not-a-real-secret',
+      first_login: 'create',
+      jit_groups: ['Contractors'],
+      home_realm_domains: ['contractors.example.net'],
+    });
+    await directory.routingPolicies.create({ name: 'Support at Entra', identity_provider: 'Entra OIDC', user_groups: ['Support'], priority: 1 });
+    await directory.routingPolicies.create({ name: 'Contractors at their SSO', identity_provider: 'Contractor SSO', user_groups: ['Contractors'], priority: 2 });
+    const tim = await directory.users.get('tim');
+    await directory.identityLinks.create({ user_id: tim.id, identity_provider_id: entra.id, issuer: tenant, subject: '9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d', email: 'tim@example.com' });
+    ids.provider = entra.id;
+    ids.federatedUser = tim.id;
     // A few changes through the API, so the audit log has a story to tell.
     const { key } = await directory.apiKeys.create({ owner: admin.id, name: 'directory sync', scope: 'read_write' });
     await directory.apiKeys.create({ owner: admin.id, name: 'reporting', scope: 'read_only', expires: new Date(Date.now() + 90 * 86_400_000).toISOString() });
@@ -135,6 +161,15 @@ describe('Admin console screens (screenshots)', () => {
     await page.getByLabel('Profile', { exact: true }).check();
     await page.getByLabel('Client Secret Basic').waitFor();
     await shoot(page, 'app-new', page.getByRole('tab', { name: 'SSO' }));
+
+    await go('/identity-providers');
+    await shoot(page, 'identity-providers', page.getByRole('link', { name: 'Contractor SSO' }));
+    await go(`/identity-providers/${ids.provider}`);
+    await shoot(page, 'identity-provider', page.getByLabel('Callback URL'));
+    await go('/routing-policies');
+    await shoot(page, 'routing-policies', page.getByText('Contractors at their SSO'));
+    await go(`/users/${ids.federatedUser}?tab=identities`);
+    await shoot(page, 'user-federated', page.getByRole('table', { name: 'Linked identities' }).getByText('tim@example.com'));
 
     await go('/security?tab=api-keys');
     await shoot(page, 'security', page.getByText('directory sync'));
