@@ -134,6 +134,26 @@ for (const { kind, skip } of DATABASE_KINDS) {
       });
     });
 
+    test('first_login create never provisions an account for an unverified email: unverified_email', async () => {
+      await admin.ok('POST', '/api/identity-providers', {
+        name: 'Entra with JIT',
+        type: 'entra',
+        url: world.entra.tenantUrl(world.tenant),
+        client_id: world.entraApp.clientId,
+        client_secret: world.entraApp.clientSecret,
+        home_realm_domains: ['jit.example'],
+        first_login: 'create',
+        jit_groups: ['staff'],
+      });
+      world.entra.addPerson({ tenant: world.tenant, username: 'newcomer@jit.example', name: 'New Comer', email: 'newcomer@jit.example', xms_edov: false });
+      await createsNothing([], async () => {
+        const { outcome } = await appSignIn(app, new FederationBrowser(), { username: 'newcomer@jit.example' });
+        assertFailurePage(outcome, { text: /ask your administrator/i });
+        await assertFederationFailure(admin, 'unverified_email');
+      });
+      assert.equal((await admin.ok('GET', '/api/users?search=newcomer')).total, 0);
+    });
+
     test('nobody has the identity’s email (link_existing): no_match, no account created', async () => {
       const person = entraPerson(world, 'stranger@contoso.example');
       // Routed by the group of a real user; Entra signs in someone Gatehouse doesn't know.
@@ -300,6 +320,22 @@ for (const { kind, skip } of DATABASE_KINDS) {
         assertFailurePage(outcome, {});
         await assertFederationFailure(admin, 'upstream_error');
       });
+    });
+
+    test('a misconfigured provider (a client secret Entra refuses): upstream_error, and the page does not show the secret', async () => {
+      const { provider } = world;
+      const { user, email } = await routedPerson('wrong-secret');
+      await admin.ok('PATCH', `/api/identity-providers/${provider.id}`, { client_secret: 'not-the-secret-entra-knows' });
+      try {
+        await createsNothing([user.id], async () => {
+          const { outcome } = await appSignIn(app, new FederationBrowser(), { username: email });
+          assertFailurePage(outcome, {});
+          assert.ok(!outcome.page?.html.includes('not-the-secret-entra-knows'));
+          await assertFederationFailure(admin, 'upstream_error');
+        });
+      } finally {
+        await admin.ok('PATCH', `/api/identity-providers/${provider.id}`, { client_secret: world.entraApp.clientSecret });
+      }
     });
 
     test('an upstream that cannot be reached at all: upstream_error at the identifier step', async () => {
