@@ -266,4 +266,48 @@ describe('Identity Providers and Routing Policies in the console', () => {
     await adminPage.goto(`${world.gatehouse.issuer}/admin/routing-policies`);
     await adminPage.getByText('Only Administrators with Billing can manage routing policies').waitFor();
   });
+  it('adds a generic OpenID provider that creates users on first sign-in, and places a domain rule conflict under its field', async () => {
+    const { directory } = world.gatehouse;
+    await page.goto(`${world.gatehouse.issuer}/admin/identity-providers`);
+    await page.getByRole('button', { name: 'Add Identity Provider' }).first().click();
+    await page.getByRole('menuitem', { name: 'OpenID Connect provider' }).click();
+    await page.getByRole('heading', { name: 'Add OpenID Connect provider' }).waitFor();
+    assert.equal(await page.getByLabel('Entra IdP URL').count(), 0, 'no Entra fields');
+    assert.equal(await page.getByRole('combobox', { name: 'Verified domains' }).count(), 0);
+    assert.ok(await page.getByLabel('Client Secret Basic').isChecked(), 'Basic is the OpenID default');
+
+    await page.getByLabel('Identity Provider Name').fill('Contractor SSO');
+    const issuer = page.getByLabel('Issuer URL');
+    await issuer.fill('http://sso.contractors.example.net');
+    await issuer.blur();
+    await page.getByText('Use https://').waitFor();
+    await issuer.fill('https://sso.contractors.example.net');
+    await page.getByLabel('Client ID').fill('gatehouse');
+    await page.getByRole('textbox', { name: 'Client Secret' }).fill(SECRET);
+    await page.getByLabel('Link, or create the user when nobody matches').check();
+    await page.getByRole('combobox', { name: 'Groups for new users' }).fill('Contractors');
+    await page.getByRole('option', { name: 'Contractors', exact: true }).click();
+    await page.getByLabel('Identity Provider Name').click();
+    await page.getByRole('combobox', { name: 'Home-realm domains' }).fill('contractors.example.net');
+    await page.getByRole('combobox', { name: 'Home-realm domains' }).press('Enter');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByRole('heading', { name: 'Contractor SSO' }).waitFor();
+
+    const stored = await directory.identityProviders.get('Contractor SSO');
+    assert.equal(stored.type, 'oidc');
+    assert.equal(stored.issuer, 'https://sso.contractors.example.net');
+    assert.equal(stored.client_auth, 'client_secret_basic');
+    assert.equal(stored.first_login, 'create');
+    assert.deepEqual(stored.jit_groups, [(await directory.groups.get('Contractors')).id]);
+    assert.deepEqual(stored.home_realm_domains, ['contractors.example.net']);
+
+    // The same domain rule on the Entra provider is refused, next to the field.
+    await page.goto(`${world.gatehouse.issuer}/admin/identity-providers/${providerId}`);
+    await page.getByRole('combobox', { name: 'Home-realm domains' }).fill('contractors.example.net');
+    await page.getByRole('combobox', { name: 'Home-realm domains' }).press('Enter');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByText('already sends people to "Contractor SSO"').waitFor();
+    assert.equal(await page.getByRole('combobox', { name: 'Home-realm domains' }).getAttribute('aria-invalid'), 'true');
+    assert.deepEqual((await directory.identityProviders.get(providerId)).home_realm_domains, []);
+  });
 });
