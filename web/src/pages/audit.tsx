@@ -21,6 +21,9 @@ const KNOWN_ACTIONS = [
   'group.*', 'group.create', 'group.update', 'group.delete', 'group.add_member', 'group.remove_member',
   'app.*', 'app.create', 'app.update', 'app.delete', 'app.bind', 'app.unbind', 'app.regenerate_secret', 'app.set_icon', 'app.remove_icon',
   'api_key.*', 'api_key.create', 'api_key.revoke',
+  'identity_provider.*', 'identity_provider.create', 'identity_provider.update', 'identity_provider.delete',
+  'routing_policy.*', 'routing_policy.create', 'routing_policy.update', 'routing_policy.delete',
+  'federation.*', 'federation.sign_in', 'federation.link', 'federation.unlink', 'federation.user_created',
   'keys.rotate', 'settings.update', 'token.issue',
 ];
 
