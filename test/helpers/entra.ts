@@ -297,7 +297,8 @@ export async function startEntra(): Promise<TestEntra> {
           ctx.respond = false;
           return;
         }
-        if (knobs.tokenDelayMs) await new Promise((resolve) => setTimeout(resolve, knobs.tokenDelayMs));
+        // unref: a test that gave up on the answer should not wait for this timer to exit.
+        if (knobs.tokenDelayMs) await new Promise((resolve) => setTimeout(resolve, knobs.tokenDelayMs).unref());
       }
       await next();
       const body = ctx.body as Record<string, unknown> | undefined;

@@ -312,11 +312,12 @@ for (const { kind, skip } of DATABASE_KINDS) {
     test('the upstream’s token endpoint slower than 10 s: given up on, upstream_error', async () => {
       const { user, email } = await routedPerson('slow');
       await createsNothing([user.id], async () => {
-        world.entra.sabotage({ tokenDelayMs: 12_000 });
+        world.entra.sabotage({ tokenDelayMs: 15_000 });
         const started = Date.now();
         const { outcome } = await appSignIn(app, new FederationBrowser(), { username: email });
         const elapsed = Date.now() - started;
-        assert.ok(elapsed >= 9_000 && elapsed < 12_000, `gave up after ${elapsed} ms`);
+        // Gatehouse gives up after 10 s, well before the answer would come.
+        assert.ok(elapsed >= 9_000 && elapsed < 14_000, `gave up after ${elapsed} ms`);
         assertFailurePage(outcome, {});
         await assertFederationFailure(admin, 'upstream_error');
       });
