@@ -244,7 +244,8 @@ export async function completeUpstreamSignIn(
   } catch (error) {
     throw new UpstreamError('upstream_error', `the token request failed: ${describe(error)}`);
   }
-  if (discovered.tenantTemplate) {
+  // An error answer has no token to name a tenant: it is reported as the provider's error below.
+  if (discovered.tenantTemplate && response.ok) {
     const tid = await claimedTenant(response);
     if (!tid || !GUID.test(tid)) throw new UpstreamError('token_invalid', 'the ID token names no tenant (tid)');
     if (!provider.allowed_tenants.some((allowed) => allowed.toLowerCase() === tid.toLowerCase())) {
@@ -264,6 +265,14 @@ export async function completeUpstreamSignIn(
   return identityFrom(config, claims, discovered);
 }
 
+/** A failure to reach the key set (network, timeout) is the provider's; anything else is the token's. */
+function signatureFailure(error: unknown): UpstreamError {
+  const unreachable = error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError' || (error instanceof TypeError && !(error as { code?: unknown }).code));
+  return unreachable
+    ? new UpstreamError('upstream_error', `the provider's keys could not be fetched: ${describe(error)}`)
+    : new UpstreamError('token_invalid', `the ID token's signature was refused: ${describe(error)}`);
+}
+
 async function verifySignature(discovered: Discovered, as: oauth.AuthorizationServer, response: Response, insecure: object): Promise<void> {
   const options = (jwks: Partial<oauth.ExportedJWKSCache>) => ({ [oauth.jwksCache]: jwks as oauth.ExportedJWKSCache, signal: AbortSignal.timeout(UPSTREAM_TIMEOUT_SECONDS * 1000), ...insecure });
   try {
@@ -271,16 +280,14 @@ async function verifySignature(discovered: Discovered, as: oauth.AuthorizationSe
     await oauth.validateApplicationLevelSignature({ ...as }, response, options(discovered.jwks));
     return;
   } catch (error) {
-    if (!(error instanceof oauth.OperationProcessingError) || error.code !== oauth.KEY_SELECTION) {
-      throw new UpstreamError(error instanceof TypeError && !(error as { code?: string }).code ? 'upstream_error' : 'token_invalid', `the ID token's signature was refused: ${describe(error)}`);
-    }
+    if (!(error instanceof oauth.OperationProcessingError) || error.code !== oauth.KEY_SELECTION) throw signatureFailure(error);
   }
   // An unknown key: the provider may have rotated its keys since they were fetched. Fetch them again, once.
   const fresh: Partial<oauth.ExportedJWKSCache> = {};
   try {
     await oauth.validateApplicationLevelSignature({ ...as }, response, options(fresh));
   } catch (error) {
-    throw new UpstreamError('token_invalid', `the ID token's signature was refused: ${describe(error)}`);
+    throw signatureFailure(error);
   }
   discovered.jwks = fresh;
 }

@@ -101,9 +101,7 @@ export function selectAccountPage(options: { continueAction: string; loginAction
 <input type="hidden" name="csrf" value="${html(options.csrf)}">
 <label for="username">Username or email</label>
 <input id="username" name="username" type="text" autocomplete="username" autocapitalize="none" spellcheck="false" required maxlength="254">
-<label for="password">Password</label>
-<input id="password" name="password" type="password" autocomplete="current-password" required maxlength="1024">
-<button type="submit" class="secondary">Sign in</button>
+<button type="submit" class="secondary">Continue</button>
 </form>`,
     options.brand,
   );

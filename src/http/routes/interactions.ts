@@ -115,13 +115,14 @@ export function registerInteractionRoutes(app: FastifyInstance, deps: Interactio
         noAccessPage({ action: `${issuerOrigin}/interaction/${uid}/abort`, csrf: csrfToken(uid), app: app ?? { label: 'this application' }, username: user?.username ?? 'unknown', brand, explanation }),
       );
     }
-    if (prompt.name === 'select_account' && interaction.session?.accountId) {
+    // The chooser, unless a name for another account was just typed (then its password step follows).
+    if (prompt.name === 'select_account' && interaction.session?.accountId && !username) {
       const user = await deps.directory.users.byId(interaction.session.accountId);
       if (user) {
         return sendPage(
           reply,
           status,
-          selectAccountPage({ continueAction: `${issuerOrigin}/interaction/${uid}/continue`, loginAction: `${issuerOrigin}/interaction/${uid}/login`, csrf: csrfToken(uid), username: user.username, brand, ...(app ? { app } : {}) }),
+          selectAccountPage({ continueAction: `${issuerOrigin}/interaction/${uid}/continue`, loginAction: `${issuerOrigin}/interaction/${uid}/identify`, csrf: csrfToken(uid), username: user.username, brand, ...(app ? { app } : {}) }),
         );
       }
     }

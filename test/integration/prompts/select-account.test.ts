@@ -50,9 +50,14 @@ for (const { kind, skip } of DATABASE_KINDS) {
     test('signing in with another account switches to it', async () => {
       const { browser } = await signIn(config, { redirectUri: REDIRECT_URI, scope: 'openid profile', username: 'ada', password: 'ada-password-1' });
       const { start, page } = await chooser(browser);
-      const loginForm = parseForms(page.html).find((f) => f.fields.some((field) => field.name === 'password'));
-      assert.ok(loginForm);
-      let step = await browser.submit(page.url, loginForm, { username: 'bob', password: 'bob-password-1' }, REDIRECT_URI);
+      // Another account: its name first (identifier step), then its password.
+      const identifierForm = parseForms(page.html).find((f) => f.fields.some((field) => field.name === 'username'));
+      assert.ok(identifierForm);
+      const passwordStep = await browser.submit(page.url, identifierForm, { username: 'bob' }, REDIRECT_URI);
+      assert.equal(passwordStep.response?.status, 200);
+      const loginForm = parseForms((await passwordStep.response?.text()) ?? '').find((f) => f.fields.some((field) => field.name === 'password'));
+      assert.ok(loginForm, 'the password step');
+      let step = await browser.submit(passwordStep.url, loginForm, { password: 'bob-password-1' }, REDIRECT_URI);
       // Switching accounts ends the old session first: oidc-provider shows a self-submitting form for that.
       if (step.response) {
         const [logoutForm] = parseForms(await step.response.text());
