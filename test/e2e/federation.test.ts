@@ -150,7 +150,7 @@ describe('Identity Providers and Routing Policies in the console', () => {
 
   it('makes routing policies and orders them with the up and down buttons', async () => {
     const { directory } = world.gatehouse;
-    await page.getByRole('link', { name: 'Routing Policies' }).click();
+    await page.getByRole('navigation', { name: 'Main navigation' }).getByRole('link', { name: 'Routing Policies' }).click();
     await page.getByText('No routing policies yet').waitFor();
 
     const addPolicy = async (name: string, groups: string[]) => {
@@ -215,6 +215,8 @@ describe('Identity Providers and Routing Policies in the console', () => {
     );
 
     await page.goto(`${world.gatehouse.issuer}/admin/identity-providers/${providerId}`);
+    // The provider's page names the policy that still uses it.
+    await page.getByText('Members of these policies’ user groups sign in here').getByRole('link', { name: 'Contoso staff at Entra' }).waitFor();
     await page.getByRole('button', { name: 'Delete IdP' }).click();
     await page.getByRole('dialog', { name: 'Delete this identity provider?' }).getByRole('button', { name: 'Yes, Delete' }).click();
     await page.getByText('change or delete it first').waitFor();

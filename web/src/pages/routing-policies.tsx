@@ -77,6 +77,7 @@ function RoutingPolicyList() {
   };
 
   const noProviders = providers.data?.data.length === 0;
+  const disabledProviders = new Set((providers.data?.data ?? []).filter((provider) => !provider.enabled).map((provider) => provider.id));
   const addButton = (
     <Button leftSection={<IconPlus size={16} />} onClick={() => setEditing('new')} disabled={noProviders}>
       Add Routing Policy
@@ -154,9 +155,18 @@ function RoutingPolicyList() {
                     />
                   </Table.Td>
                   <Table.Td>
-                    <Anchor component={Link} to={`/identity-providers/${policy.identity_provider.id}`} size="sm">
-                      {policy.identity_provider.name}
-                    </Anchor>
+                    <Group gap="xs" wrap="nowrap">
+                      <Anchor component={Link} to={`/identity-providers/${policy.identity_provider.id}`} size="sm">
+                        {policy.identity_provider.name}
+                      </Anchor>
+                      {disabledProviders.has(policy.identity_provider.id) ? (
+                        <Tooltip label="Nobody is sent to a disabled provider: this policy's groups sign in with their Gatehouse password." withArrow multiline w={260}>
+                          <Badge color="gray" variant="light">
+                            Provider disabled
+                          </Badge>
+                        </Tooltip>
+                      ) : null}
+                    </Group>
                   </Table.Td>
                   <Table.Td>
                     <Group gap={4}>

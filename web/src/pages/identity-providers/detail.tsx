@@ -1,4 +1,4 @@
-import { Alert, Button, DataList, Group, List, Loader, Paper, Stack, Text, Title } from '@mantine/core';
+import { Alert, Anchor, Button, DataList, Group, List, Loader, Paper, Stack, Text, Title } from '@mantine/core';
 import { IconAlertTriangle, IconCircleCheck, IconPlayerPause, IconPlayerPlay, IconPlugConnected, IconTrash } from '@tabler/icons-react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link, useNavigate, useParams, useSearchParams } from 'react-router';
@@ -6,7 +6,7 @@ import { ApiError, api } from '../../api.ts';
 import { useConfirm } from '../../components/confirm.tsx';
 import { CopyField, EmptyState, ErrorAlert, PageHeader, formatTime, notifyError, notifySuccess } from '../../components/ui.tsx';
 import { useCan } from '../../session.tsx';
-import { IDENTITY_PROVIDER_TYPE_LABELS, type IdentityProvider, type IdentityProviderTestResult, type IdentityProviderType } from '../../types.ts';
+import { IDENTITY_PROVIDER_TYPE_LABELS, type IdentityProvider, type IdentityProviderTestResult, type IdentityProviderType, type ListOf, type RoutingPolicy } from '../../types.ts';
 import { CALLBACK_URL, type IdpFormValues, IdpFormFields, emptyIdpValues, idpToValues, placeIdpErrors, useIdpForm, valuesToInput } from './form.tsx';
 import { EnabledBadge } from './list.tsx';
 import { BackToIdentityProviders, BillingAdminsOnly, idpKeys, policyKeys } from './shared.tsx';
@@ -223,6 +223,8 @@ function IdentityProviderDetails({ provider }: { provider: IdentityProvider }) {
         </Stack>
       </Paper>
 
+      <UsedByPolicies provider={provider} />
+
       {test.data ? <TestResult result={test.data} /> : null}
 
       <form onSubmit={form.onSubmit((values) => save.mutate(values))} noValidate>
@@ -239,6 +241,44 @@ function IdentityProviderDetails({ provider }: { provider: IdentityProvider }) {
         </Group>
       </form>
     </Stack>
+  );
+}
+
+/** The routing policies that send people here: what to change before the provider can be deleted. */
+function UsedByPolicies({ provider }: { provider: IdentityProvider }) {
+  const policies = useQuery({ queryKey: policyKeys.all, queryFn: () => api.get<ListOf<RoutingPolicy>>('/routing-policies') });
+  const using = (policies.data?.data ?? []).filter((policy) => policy.identity_provider.id === provider.id);
+  return (
+    <Paper withBorder p={{ base: 'sm', sm: 'lg' }} maw={820}>
+      <Title order={2} size="h4" mb={4}>
+        Routing policies
+      </Title>
+      {policies.isPending ? <Loader size="sm" aria-label="Loading routing policies" /> : null}
+      {policies.data && using.length === 0 ? (
+        <Text size="sm" c="dimmed">
+          No routing policy sends people here yet{provider.home_realm_domains.length > 0 ? ' (only the domain rules below do)' : ''}.{' '}
+          <Anchor component={Link} to="/routing-policies" inherit>
+            Add one on Routing Policies
+          </Anchor>
+          .
+        </Text>
+      ) : null}
+      {using.length > 0 ? (
+        <Text size="sm">
+          Members of these policies’ user groups sign in here:{' '}
+          {using.map((policy, index) => (
+            <span key={policy.id}>
+              {index > 0 ? ', ' : ''}
+              <Anchor component={Link} to="/routing-policies" inherit>
+                {policy.name}
+              </Anchor>
+              {policy.enabled ? '' : ' (disabled)'}
+            </span>
+          ))}
+          .
+        </Text>
+      ) : null}
+    </Paper>
   );
 }
 
