@@ -200,6 +200,19 @@ describe('Identity Providers and Routing Policies in the console', () => {
       ['Contoso staff at Entra', 'Contractors at Entra'],
     );
     assert.equal((await directory.routingPolicies.routeFor(meganId))?.id, providerId, 'Megan is now routed to Entra');
+
+    // Editing keeps what is there and adds to it.
+    await page.getByRole('button', { name: 'Edit Contractors at Entra' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Edit routing policy' });
+    await dialog.getByText('Contractors', { exact: true }).waitFor();
+    await dialog.getByRole('textbox', { name: 'User groups' }).or(dialog.getByRole('combobox', { name: 'User groups' })).first().fill('Onboarding');
+    await page.getByRole('option', { name: 'Onboarding', exact: true }).click();
+    await dialog.getByLabel('Policy name').click();
+    await dialog.getByRole('button', { name: 'Save policy' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    const edited = await directory.routingPolicies.get('Contractors at Entra');
+    assert.deepEqual(edited.user_groups.map((group) => group.name).sort(), ['Contractors', 'Onboarding']);
+    assert.equal(edited.priority, 2, 'editing leaves the order alone');
   });
 
   it('refuses to delete a provider a policy uses, then deletes a policy after confirmation', async () => {
