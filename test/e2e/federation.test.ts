@@ -325,4 +325,34 @@ describe('Identity Providers and Routing Policies in the console', () => {
     assert.equal(await page.getByRole('combobox', { name: 'Home-realm domains' }).getAttribute('aria-invalid'), 'true');
     assert.deepEqual((await directory.identityProviders.get(providerId)).home_realm_domains, []);
   });
+  it('adds a multi-tenant Entra provider only with its allowed tenants, and tests it against the {tenantid} template', async () => {
+    const { directory } = world.gatehouse;
+    const app = entra.registerApp({ redirectUris: [`${world.gatehouse.issuer}/oauth/callback`], clientSecret: SECRET });
+    await page.goto(`${world.gatehouse.issuer}/admin/identity-providers/new?type=entra`);
+    await page.getByLabel('Identity Provider Name').fill('Entra partners');
+    await page.getByLabel('Entra IdP URL').fill(entra.tenantUrl('organizations'));
+    await page.getByLabel('Client ID').fill(app.clientId);
+    await page.getByRole('textbox', { name: 'Client Secret' }).fill(SECRET);
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByText('list the tenant IDs whose people may sign in').waitFor();
+    const tenants = page.getByRole('combobox', { name: 'Allowed tenants' });
+    await tenants.fill('not-a-guid');
+    await tenants.press('Enter');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByText('"not-a-guid" is not a tenant ID').waitFor();
+    // Backspace in the empty box takes the last tenant off again.
+    await tenants.press('Backspace');
+    await tenants.fill(tenant);
+    await tenants.press('Enter');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByRole('heading', { name: 'Entra partners' }).waitFor();
+    const stored = await directory.identityProviders.get('Entra partners');
+    assert.deepEqual(stored.allowed_tenants, [tenant]);
+    assert.equal(stored.issuer, null, 'a multi-tenant provider has no one issuer');
+
+    await page.getByRole('button', { name: 'Test connection' }).click();
+    const result = page.getByRole('region', { name: 'Test result' });
+    await result.getByText('The connection works').waitFor();
+    await result.getByText(`${entra.origin}/{tenantid}/v2.0`, { exact: true }).waitFor();
+  });
 });
