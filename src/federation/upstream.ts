@@ -295,7 +295,8 @@ async function verifySignature(discovered: Discovered, as: oauth.AuthorizationSe
 function identityFrom(config: UpstreamConfiguration, claims: oauth.IDToken, discovered: Discovered): UpstreamIdentity {
   const { provider } = config;
   const email = stringClaim(claims.email)?.toLowerCase();
-  const amr = Array.isArray(claims.amr) && claims.amr.every((value) => typeof value === 'string') ? (claims.amr as string[]) : undefined;
+  // Passed on into Gatehouse's own ID tokens: only a short list of short strings (RFC 8176 values are).
+  const amr = Array.isArray(claims.amr) && claims.amr.length > 0 && claims.amr.length <= 16 && claims.amr.every((value) => typeof value === 'string' && value.length <= 64) ? (claims.amr as string[]) : undefined;
   const common = {
     email,
     preferredUsername: stringClaim(claims.preferred_username),

@@ -13,19 +13,17 @@ export const SESSION_IDP = 'gatehouse_idp';
 
 interface SessionBoundToken {
   clientId?: string | undefined;
-  sessionUid?: string | undefined;
   amr?: string[] | undefined;
 }
 
 /**
- * The identity provider the token's session signed in at, for the ID token's `idp` claim. A
- * password sign-in (amr ["pwd"]) has none, so the hot path of password sign-ins reads nothing more.
+ * The identity provider the session signed in at, for the ID token's `idp` claim: the grant of a
+ * code or refresh token carries it (provider.ts copies it from the session), so the token endpoint
+ * reads nothing more for it.
  */
-async function identityProviderOf(ctx: KoaContextWithOIDC, token: SessionBoundToken | undefined): Promise<string | undefined> {
-  if (!token) return (ctx.oidc?.session as unknown as Record<string, unknown> | undefined)?.[SESSION_IDP] as string | undefined;
-  if (!token.sessionUid || (token.amr?.length === 1 && token.amr[0] === 'pwd')) return undefined;
-  const session = (await ctx.oidc.provider.Session.findByUid(token.sessionUid)) as unknown as Record<string, unknown> | undefined;
-  const idp = session?.[SESSION_IDP];
+function identityProviderOf(ctx: KoaContextWithOIDC): string | undefined {
+  const grant = ctx.oidc?.entities?.Grant as unknown as Record<string, unknown> | undefined;
+  const idp = grant?.[SESSION_IDP];
   return typeof idp === 'string' ? idp : undefined;
 }
 
@@ -87,7 +85,7 @@ export function createFindAccount(access: AccessResolver): FindAccount {
         // After a federated sign-in the ID token says where (`idp`, the provider's name) and how the
         // upstream authenticated the person (its `amr`, kept on the session and the code), which
         // oidc-provider would otherwise leave out unless the app asked for it by the claims parameter.
-        const idp = use === 'id_token' ? await identityProviderOf(ctx, token) : undefined;
+        const idp = use === 'id_token' ? identityProviderOf(ctx) : undefined;
         if (idp) claims[APP_CLAIMS] = { ...claims[APP_CLAIMS], idp, ...(token?.amr?.length ? { amr: token.amr } : {}) };
         return claims;
       },

@@ -256,6 +256,17 @@ export function createProvider(deps: ProviderDependencies): { provider: Provider
         grant = new ctx.oidc.provider.Grant({ clientId: client.clientId, accountId: session.accountId });
         changed = true;
       }
+      // The grant carries the session's identity provider to the token endpoint, where the ID token's
+      // `idp` is read from it (account.ts) without looking the session up. Runs before the policy's
+      // record_identity_provider check, so a sign-in just finished is read from its result.
+      const result = ctx.oidc.result as Record<string, unknown> | undefined;
+      const source = result?.login ? result : (session as unknown as Record<string, unknown>);
+      const idp = typeof source[SESSION_IDP] === 'string' ? (source[SESSION_IDP] as string) : undefined;
+      const grantFields = grant as unknown as Record<string, unknown>;
+      if (grantFields[SESSION_IDP] !== idp) {
+        grantFields[SESSION_IDP] = idp;
+        changed = true;
+      }
       // Admin-registered apps need no consent screen: grant what the app is allowed, refuse the rest.
       const allowedScopes = clientScopes(oidcClient);
       const encountered = new Set(grant.getOIDCScopeEncountered().split(' '));
@@ -298,10 +309,11 @@ export function createProvider(deps: ProviderDependencies): { provider: Provider
   };
 
   const provider = new Provider(deps.issuer, configuration);
-  // Sessions keep the identity provider's name (SESSION_IDP) beside oidc-provider's own fields.
-  const SessionModel = provider.Session as unknown as { IN_PAYLOAD: string[] };
-  const sessionFields = SessionModel.IN_PAYLOAD;
-  Object.defineProperty(SessionModel, 'IN_PAYLOAD', { get: () => [...sessionFields, SESSION_IDP] });
+  // Sessions and grants keep the identity provider's name (SESSION_IDP) beside oidc-provider's own fields.
+  for (const model of [provider.Session, provider.Grant] as unknown as { IN_PAYLOAD: string[] }[]) {
+    const fields = model.IN_PAYLOAD;
+    Object.defineProperty(model, 'IN_PAYLOAD', { get: () => [...fields, SESSION_IDP] });
+  }
   // The app's refresh-token reuse interval, around oidc-provider's own refresh_token grant.
   enableRefreshTokenReuseGrace(provider, { read: deps.read, write: deps.write, secret: deps.secret });
   // Mapped attributes and the groups claim have names each app chooses (https://app.hoop.dev/groups),

@@ -157,6 +157,19 @@ for (const { kind, skip } of DATABASE_KINDS) {
       assert.equal(tokens.claims()?.amr, undefined);
     });
 
+    test('an upstream that authenticated with a password (amr ["pwd"]) still gives idp, and its amr, on every app of the session', async () => {
+      await createUser(admin, { username: 'ida', email: 'ida@contoso.example', password: PASSWORD, groups: [ROUTED_GROUP, 'staff'] });
+      entraPerson(world, 'ida@contoso.example', { amr: ['pwd'] });
+      const browser = new FederationBrowser();
+      const first = await (await appSignIn(app, browser, { username: 'ida@contoso.example' })).exchange();
+      assert.equal(first.claims()?.idp, ENTRA_PROVIDER);
+      assert.deepEqual(first.claims()?.amr, ['pwd']);
+      const second = await createApp(world.gatehouse, admin, { label: 'Leg app two', redirectUri: 'https://leg-two.example.test/callback', groups: ['staff'] });
+      const sso = await (await appSignIn(second, browser, { username: 'ida@contoso.example' })).exchange();
+      assert.equal(sso.claims()?.idp, ENTRA_PROVIDER);
+      assert.deepEqual(sso.claims()?.amr, ['pwd']);
+    });
+
     test('an Entra identity without an email claim is matched by its UPN only when the UPN\'s domain is a verified domain', async () => {
       const provider = await admin.ok('POST', '/api/identity-providers', {
         name: 'Entra by UPN',
