@@ -211,6 +211,9 @@ export function createRoutingPolicyStore(db: Kysely<Database>, groups: GroupStor
       const policy = await db
         .selectFrom('routing_policies')
         .select(['routing_policies.identity_provider_id'])
+        // A disabled provider's policies are passed over like disabled policies: the next one applies.
+        .innerJoin('identity_providers', 'identity_providers.id', 'routing_policies.identity_provider_id')
+        .where('identity_providers.enabled', '=', 1)
         .where('routing_policies.enabled', '=', 1)
         .where((eb) =>
           eb.exists(

@@ -204,7 +204,7 @@ for (const { kind, skip } of DATABASE_KINDS) {
       assert.deepEqual((await rt.directory.identityProviders.list()).find((p) => p.id === provider.id)?.jit_groups, [kept.id]);
     });
 
-    test('routing: lowest priority of the enabled policies wins; a disabled provider routes nobody; All Users routes everyone', async () => {
+    test('routing: lowest priority of the enabled policies wins; the policies of a disabled provider are passed over; All Users routes everyone', async () => {
       const [early, late] = [await rt.directory.identityProviders.create(entra()), await rt.directory.identityProviders.create(oidc())];
       const [g1, g2] = [await rt.directory.groups.create(unique('Sales')), await rt.directory.groups.create(unique('Support'))];
       const [both, onlyTwo, none] = [await newUser(), await newUser(), await newUser()];
@@ -235,10 +235,10 @@ for (const { kind, skip } of DATABASE_KINDS) {
       await rt.directory.routingPolicies.update(p2.id, { enabled: false });
       assert.equal((await rt.directory.routingPolicies.routeFor(both.id))?.id, early.id);
       assert.equal(await rt.directory.routingPolicies.routeFor(onlyTwo.id), undefined);
-      // A disabled provider routes nobody (its people are not passed on to another policy).
+      // A disabled provider's policies are passed over like disabled policies: the next one applies.
       await rt.directory.routingPolicies.update(p2.id, { enabled: true });
       await rt.directory.identityProviders.update(late.id, { enabled: false });
-      assert.equal(await rt.directory.routingPolicies.routeFor(both.id), undefined);
+      assert.equal((await rt.directory.routingPolicies.routeFor(both.id))?.id, early.id);
       assert.equal(await rt.directory.routingPolicies.routeFor(onlyTwo.id), undefined);
       await rt.directory.identityProviders.update(late.id, { enabled: true });
 

@@ -160,7 +160,7 @@ function RoutingPolicyList() {
                         {policy.identity_provider.name}
                       </Anchor>
                       {disabledProviders.has(policy.identity_provider.id) ? (
-                        <Tooltip label="Nobody is sent to a disabled provider: this policy's groups sign in with their Gatehouse password." withArrow multiline w={260}>
+                        <Tooltip label="Nobody is sent to a disabled provider: this policy is passed over, so its groups sign in through the next policy that covers them, or with their Gatehouse password." withArrow multiline w={260}>
                           <Badge color="gray" variant="light">
                             Provider disabled
                           </Badge>

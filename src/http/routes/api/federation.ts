@@ -38,7 +38,7 @@ export const identityProviderSchema = {
     id: objectId,
     name: { type: 'string' },
     type: { type: 'string', enum: IDENTITY_PROVIDER_TYPES, description: 'entra: Microsoft Entra ID; oidc: any OpenID provider.' },
-    enabled: { type: 'boolean', description: 'A disabled provider signs nobody in; the people routed to it cannot sign in until it is enabled or their policy changed.' },
+    enabled: { type: 'boolean', description: 'A disabled provider signs nobody in: its routing policies are passed over (the next policy that covers a person applies, else their Gatehouse password), and a sign-in already under way there is refused.' },
     url: nullableString('entra: https://login.microsoftonline.com/<tenant> as pasted (tenant id, verified domain, common or organizations); null for oidc.'),
     issuer: nullableString('oidc: the issuer; entra: the issuer derived from a url with a tenant id (null with a domain, common or organizations: learnt by discovery).'),
     allowed_tenants: { type: 'array', items: { type: 'string' }, description: 'entra with common or organizations: the tenant ids whose people may sign in.' },
