@@ -61,6 +61,16 @@ export async function matchIdentity(
   const existing = matches[0];
   const linkInput = (userId: string) => ({ user_id: userId, identity_provider_id: provider.id, issuer: identity.linkIssuer, subject: identity.linkSubject, email: identity.email ?? null });
   if (existing) {
+    // A matching email alone never opens an account to a provider that isn't the account's way in:
+    // an administrator who signs in with a password (and MFA) can't be linked to an upstream identity
+    // that happens to carry their address, however well that upstream verifies it.
+    if (!(await providerIsFor(directory, provider, existing))) {
+      return {
+        ok: false,
+        reason: 'not_routed',
+        message: `Your Gatehouse account does not sign in with ${provider.name}. Sign in the way your organisation set up for you, or ask your administrator.`,
+      };
+    }
     const refused = await canUse(existing);
     if (refused) return refused;
     try {
@@ -101,6 +111,13 @@ export async function matchIdentity(
     (created) => ({ target: { type: 'user', id: created.id, name: created.username }, details: { identity_provider: provider.name, groups: provider.jit_groups.length } }),
   );
   return { ok: true, user, via: 'create' };
+}
+
+/** True when the user is routed to this provider by a routing policy, or their email's domain is one of its domain rules. */
+async function providerIsFor(directory: Directory, provider: IdentityProvider, user: User): Promise<boolean> {
+  const domain = user.email.slice(user.email.lastIndexOf('@') + 1).toLowerCase();
+  if (provider.home_realm_domains.includes(domain)) return true;
+  return (await directory.routingPolicies.routeFor(user.id))?.id === provider.id;
 }
 
 const firstName = (name: string | undefined) => name?.split(/\s+/)[0]?.slice(0, 128);

@@ -128,7 +128,9 @@ export type FederationFailureReason =
   | 'not_assigned'
   | 'suspended'
   | 'locked'
-  | 'staged';
+  | 'staged'
+  /** A verified email matched an account this provider is not for (neither routed to it nor in its domain rules). */
+  | 'not_routed';
 
 /** What `POST /api/identity-providers/{id}/test` (and `gatehouse idps test`) answers. */
 export interface IdentityProviderTestResult {

@@ -99,6 +99,19 @@ for (const { kind, skip } of DATABASE_KINDS) {
         });
       });
 
+      test('a verified email does not link an account the provider is not for (not routed to it, not in its domain rules): not_routed', async () => {
+        // Vera signs in with her Gatehouse password (no routing policy covers her, contoso.example is
+        // not a domain rule of the partners' provider): an identity there that carries her address,
+        // verified or not, must not become a second way into her account.
+        const lookalike = world.entra.addPerson({ tenant: partnerTenant, username: 'vera@partner.example', name: 'Vera elsewhere', email: 'vera@contoso.example', xms_edov: true });
+        await createsNothing([victim.id], async () => {
+          world.entra.signInAs(lookalike);
+          const { outcome } = await appSignIn(app, new FederationBrowser(), { username: 'vera@partners.example' });
+          assertFailurePage(outcome, { text: /does not sign in with/i });
+          await assertFederationFailure(admin, 'not_routed');
+        });
+      });
+
       for (const [label, xmsEdov] of [
         ['false', false],
         ['missing', undefined],
