@@ -1,4 +1,5 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { sendPage } from './page-reply.ts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Kysely } from 'kysely';
 import type Provider from 'oidc-provider';
@@ -11,7 +12,7 @@ import { type MatchResult, matchIdentity, stateRefusal } from '../../federation/
 import { FEDERATION_CALLBACK_PATH, type FederationFailureReason, type IdentityProvider, type UpstreamConfiguration } from '../../federation/types.ts';
 import { UpstreamError, completeUpstreamSignIn, startUpstreamSignIn } from '../../federation/upstream.ts';
 import { SESSION_IDP } from '../../oidc/account.ts';
-import { PAGE_CSP, federationErrorPage } from '../../oidc/views.ts';
+import { federationErrorPage } from '../../oidc/views.ts';
 import type { Database } from '../../storage/schema.ts';
 
 /** The browser-binding cookie: a flow's callback is accepted only from the browser that began it. */
@@ -68,17 +69,6 @@ export function registerFederationRoutes(app: FastifyInstance, deps: FederationD
   const httpsIssuer = deps.issuer.startsWith('https:');
   const issuerOrigin = new URL(deps.issuer).origin;
   const retryUrl = (uid: string) => `${issuerOrigin}/interaction/${uid}`;
-
-  function sendPage(reply: FastifyReply, status: number, body: string) {
-    return reply
-      .status(status)
-      .header('Content-Security-Policy', PAGE_CSP)
-      .header('Cache-Control', 'no-store')
-      .header('X-Frame-Options', 'DENY')
-      .header('Referrer-Policy', 'no-referrer')
-      .type('text/html; charset=utf-8')
-      .send(body);
-  }
 
   function actorOf(request: FastifyRequest, user?: { id: string; username: string }): Actor {
     return user

@@ -1,4 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { sendPage } from './page-reply.ts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type Provider from 'oidc-provider';
 import type { Actor, AuditEventInput } from '../../directory/audit.ts';
@@ -6,7 +7,7 @@ import type { AppRow } from '../../directory/apps.ts';
 import { CONSOLE_CLIENT_ID } from '../../directory/console-app.ts';
 import type { Directory } from '../../directory/index.ts';
 import { deriveKey } from '../../oidc/secret-key.ts';
-import { PAGE_CSP, errorPage, identifierPage, noAccessPage, selectAccountPage, signInPage } from '../../oidc/views.ts';
+import { errorPage, identifierPage, noAccessPage, selectAccountPage, signInPage } from '../../oidc/views.ts';
 import type { Federation } from './federation.ts';
 import { createWindowLimiter } from '../plugins/rate-limit.ts';
 
@@ -46,17 +47,6 @@ export function registerInteractionRoutes(app: FastifyInstance, deps: Interactio
     const actual = Buffer.from(presented);
     return expected.length === actual.length && timingSafeEqual(expected, actual);
   };
-
-  function sendPage(reply: FastifyReply, status: number, body: string) {
-    return reply
-      .status(status)
-      .header('Content-Security-Policy', PAGE_CSP)
-      .header('Cache-Control', 'no-store')
-      .header('X-Frame-Options', 'DENY')
-      .header('Referrer-Policy', 'no-referrer')
-      .type('text/html; charset=utf-8')
-      .send(body);
-  }
 
   async function details(request: FastifyRequest, reply: FastifyReply): Promise<Details | undefined> {
     try {
@@ -152,19 +142,32 @@ export function registerInteractionRoutes(app: FastifyInstance, deps: Interactio
     return render(reply, interaction, 200, undefined, undefined, request);
   });
 
+  type SignInFormRequest = FastifyRequest<{ Params: { uid: string }; Body: Record<string, unknown> | undefined }>;
+
+  /** The interaction a sign-in form was posted for, once its uid, origin and CSRF token check out; else the answer is sent. */
+  async function postedSignInForm(request: SignInFormRequest, reply: FastifyReply): Promise<Details | undefined> {
+    const interaction = await details(request, reply);
+    if (!interaction) return undefined;
+    if (interaction.uid !== request.params.uid || crossSite(request) || !csrfValid(interaction.uid, request.body?.csrf)) {
+      sendPage(reply, 403, errorPage('Request refused', 'The form was not submitted from this sign-in page. Start signing in again from the application.'));
+      return undefined;
+    }
+    if (interaction.prompt.name !== 'login' && interaction.prompt.name !== 'select_account') {
+      await render(reply, interaction);
+      return undefined;
+    }
+    return interaction;
+  }
+
   /**
    * The identifier step: a person routed to an identity provider (routing policy, or a domain rule
    * for the typed email) goes there; anyone else, known or not, gets the password step.
    */
   app.post<{ Params: { uid: string }; Body: Record<string, unknown> | undefined }>('/interaction/:uid/identify', async (request, reply) => {
-    const interaction = await details(request, reply);
+    const interaction = await postedSignInForm(request, reply);
     if (!interaction) return reply;
-    const body = request.body ?? {};
-    if (interaction.uid !== request.params.uid || crossSite(request) || !csrfValid(interaction.uid, body.csrf)) {
-      return sendPage(reply, 403, errorPage('Request refused', 'The form was not submitted from this sign-in page. Start signing in again from the application.'));
-    }
-    if (interaction.prompt.name !== 'login' && interaction.prompt.name !== 'select_account') return render(reply, interaction);
     // A password posted with the name (a one-step form, a script) is handled as on …/login.
+    const body = request.body ?? {};
     if (typeof body.password === 'string' && body.password) return passwordSignIn(request, reply, interaction);
     const username = typeof body.username === 'string' ? body.username.trim().slice(0, 254) : '';
     if (!username) return render(reply, interaction, 400, 'Enter your username or email.');
@@ -174,13 +177,8 @@ export function registerInteractionRoutes(app: FastifyInstance, deps: Interactio
   });
 
   app.post<{ Params: { uid: string }; Body: Record<string, unknown> | undefined }>('/interaction/:uid/login', async (request, reply) => {
-    const interaction = await details(request, reply);
+    const interaction = await postedSignInForm(request, reply);
     if (!interaction) return reply;
-    const body = request.body ?? {};
-    if (interaction.uid !== request.params.uid || crossSite(request) || !csrfValid(interaction.uid, body.csrf)) {
-      return sendPage(reply, 403, errorPage('Request refused', 'The form was not submitted from this sign-in page. Start signing in again from the application.'));
-    }
-    if (interaction.prompt.name !== 'login' && interaction.prompt.name !== 'select_account') return render(reply, interaction);
     return passwordSignIn(request, reply, interaction);
   });
 
