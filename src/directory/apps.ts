@@ -27,6 +27,8 @@ export const MAX_REFRESH_TOKEN_TTL = 90 * 24 * 3600;
 export const MAX_ICON_BYTES = 256 * 1024;
 /** The longest refresh-token reuse interval, in seconds: long enough for a retry or a second tab, no longer. */
 export const MAX_REFRESH_TOKEN_REUSE_INTERVAL = 60;
+/** A portal tile shows the description: short enough to read at a glance. */
+export const MAX_DESCRIPTION_LENGTH = 500;
 
 export type AttributeMapping =
   | { claim: string; source: 'field'; field: MappableField }
@@ -56,6 +58,8 @@ export interface App {
   groups_claim: string | null;
   refresh_token_ttl: number;
   refresh_token_reuse_interval: number;
+  show_in_portal: boolean;
+  send_iss_on_launch: boolean;
   created: string;
   updated: string;
 }
@@ -74,6 +78,9 @@ export interface AppInput {
   groups_claim?: string | null | undefined;
   refresh_token_ttl?: number | undefined;
   refresh_token_reuse_interval?: number | undefined;
+  /** Default at creation: on exactly when the app has a Login URL. */
+  show_in_portal?: boolean | undefined;
+  send_iss_on_launch?: boolean | undefined;
 }
 
 export type AppRow = Selectable<AppsTable>;
@@ -97,6 +104,8 @@ export function toApp(row: AppRow): App {
     groups_claim: row.groups_claim,
     refresh_token_ttl: row.refresh_token_ttl,
     refresh_token_reuse_interval: row.refresh_token_reuse_interval,
+    show_in_portal: row.show_in_portal === 1,
+    send_iss_on_launch: row.send_iss_on_launch === 1,
     created: row.created_at,
     updated: row.updated_at,
   };
@@ -155,7 +164,8 @@ function validate(input: AppInput, existing?: App): Omit<AppRow, 'id' | 'client_
   const label = input.label.trim();
   if (!label || label.length > 128) throw invalid('app.invalid_label', 'A display label has 1-128 characters.', 'label');
   const description = input.description ?? existing?.description ?? '';
-  if (description.length > 2048) throw invalid('app.invalid_description', 'A description has at most 2048 characters.', 'description');
+  // Checked only when it changes: a longer description stored before the limit stays until edited.
+  if (description !== existing?.description) checkDescription(description);
   if (input.redirect_uris.length === 0) throw invalid('app.redirect_uri_required', 'An app needs at least one redirect URI.', 'redirect_uris');
   const redirectUris = [...new Set(input.redirect_uris.map((uri, i) => checkRedirectUri(uri, `redirect_uris[${i}]`, 'Redirect URI')))];
   const postLogout = [
@@ -200,6 +210,10 @@ function validate(input: AppInput, existing?: App): Omit<AppRow, 'id' | 'client_
   }
   const icon = input.icon === undefined ? (existing?.icon ?? null) : input.icon;
   if (icon !== null) checkIcon(icon);
+  const showInPortal = input.show_in_portal ?? existing?.show_in_portal ?? loginUrl !== null;
+  if (typeof showInPortal !== 'boolean') throw invalid('app.invalid_show_in_portal', 'Show in User Portal is true or false.', 'show_in_portal');
+  const sendIss = input.send_iss_on_launch ?? existing?.send_iss_on_launch ?? true;
+  if (typeof sendIss !== 'boolean') throw invalid('app.invalid_send_iss_on_launch', 'Send iss on launch is true or false.', 'send_iss_on_launch');
   return {
     label,
     description,
@@ -214,7 +228,19 @@ function validate(input: AppInput, existing?: App): Omit<AppRow, 'id' | 'client_
     groups_claim: groupsClaim,
     refresh_token_ttl: ttl,
     refresh_token_reuse_interval: reuseInterval,
+    show_in_portal: showInPortal ? 1 : 0,
+    send_iss_on_launch: sendIss ? 1 : 0,
   };
+}
+
+/** Shown on a portal tile as plain text: bounded, and no control characters (line breaks and tabs included). */
+function checkDescription(description: string): void {
+  if (typeof description !== 'string' || description.length > MAX_DESCRIPTION_LENGTH) {
+    throw invalid('app.invalid_description', `A description has at most ${MAX_DESCRIPTION_LENGTH} characters.`, 'description');
+  }
+  if (/\p{Cc}/u.test(description)) {
+    throw invalid('app.invalid_description', 'A description must not contain control characters (line breaks and tabs included).', 'description');
+  }
 }
 
 function checkIcon(icon: AppIcon): void {

@@ -30,6 +30,9 @@ export function consoleAppRow(issuer: string): AppRow {
     groups_claim: null,
     refresh_token_ttl: 0, // no refresh tokens; its grants last as long as the session (clients.ts)
     refresh_token_reuse_interval: 0,
+    // Administrators reach the console through their own link in the portal, not an app tile.
+    show_in_portal: 0,
+    send_iss_on_launch: 1,
     created_at: at,
     updated_at: at,
   };

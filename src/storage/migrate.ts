@@ -10,6 +10,7 @@ import * as payloadVersionScope from './migrations/006_payload_version_scope.ts'
 import * as refreshTokenReuse from './migrations/007_refresh_token_reuse.ts';
 import * as sessionIdsSealed from './migrations/008_session_ids_sealed.ts';
 import * as federation from './migrations/009_federation.ts';
+import * as appPortal from './migrations/010_app_portal.ts';
 import type { Database } from './schema.ts';
 
 interface Migration {
@@ -30,6 +31,7 @@ export const migrations: readonly Migration[] = [
   { version: 7, name: 'refresh_token_reuse', up: refreshTokenReuse.up },
   { version: 8, name: 'session_ids_sealed', up: sessionIdsSealed.up },
   { version: 9, name: 'federation', up: federation.up },
+  { version: 10, name: 'app_portal', up: appPortal.up },
 ];
 
 export async function migrate(db: Kysely<Database>, dialect: DialectName): Promise<void> {

@@ -54,6 +54,10 @@ export interface AppsTable {
   refresh_token_ttl: number;
   /** Seconds within which a just-rotated refresh token may be presented again (0: never). */
   refresh_token_reuse_interval: number;
+  /** 1: the app's tile shows in the user portal (when it has a Login URL). */
+  show_in_portal: number;
+  /** 1: a launch from the portal appends iss=<issuer> to the Login URL (OIDC Core §4). */
+  send_iss_on_launch: number;
   created_at: string;
   updated_at: string;
 }

@@ -34,6 +34,8 @@ const FULL_APP = {
   groups_claim: 'groups',
   refresh_token_ttl: 7200,
   refresh_token_reuse_interval: 15,
+  show_in_portal: false,
+  send_iss_on_launch: false,
 } as const;
 
 for (const { kind, skip } of DATABASE_KINDS) {

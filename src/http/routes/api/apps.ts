@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { type App, type AppIcon, type AppInput, AUTH_METHODS, MAX_ICON_BYTES, MAX_REFRESH_TOKEN_REUSE_INTERVAL, MAX_REFRESH_TOKEN_TTL, OPTIONAL_SCOPES } from '../../../directory/apps.ts';
+import { type App, type AppIcon, type AppInput, AUTH_METHODS, MAX_DESCRIPTION_LENGTH, MAX_ICON_BYTES, MAX_REFRESH_TOKEN_REUSE_INTERVAL, MAX_REFRESH_TOKEN_TTL, OPTIONAL_SCOPES } from '../../../directory/apps.ts';
 import { DomainError } from '../../../directory/errors.ts';
 import type { DirectoryStores } from '../../../directory/index.ts';
 import type { UserGroup } from '../../../directory/groups.ts';
@@ -30,7 +30,7 @@ const ICON_CSP = "default-src 'none'; style-src 'unsafe-inline'";
 /** Every setting of a custom OpenID Connect app; POST requires label and redirect_uris, PATCH any one. */
 const appProperties = {
   label: { type: 'string', minLength: 1, maxLength: 128, description: 'Display label.' },
-  description: { type: 'string', maxLength: 2048 },
+  description: { type: 'string', maxLength: MAX_DESCRIPTION_LENGTH, description: `Shown on the app’s tile in the user portal: at most ${MAX_DESCRIPTION_LENGTH} characters, no control characters (default empty).` },
   redirect_uris: {
     type: 'array',
     minItems: 1,
@@ -53,6 +53,8 @@ const appProperties = {
     description:
       'Seconds (0-60, default 0) within which the refresh token just rotated may be presented again and gets the same new tokens back (two tabs, a retried request); 0 is strict: any reuse revokes the grant.',
   },
+  show_in_portal: { type: 'boolean', description: 'Show the app’s tile in the user portal (it needs a Login URL to show). Default when created: true exactly when login_url is set.' },
+  send_iss_on_launch: { type: 'boolean', description: 'Append iss=<issuer> to the Login URL when launched from the portal (OIDC Core §4 third-party-initiated login; default true).' },
 } as const;
 
 type AppBody = Omit<AppInput, 'icon'>;

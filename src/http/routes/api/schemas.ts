@@ -137,7 +137,8 @@ export const appSchema = {
   additionalProperties: false,
   required: [
     'id', 'label', 'description', 'active', 'client_id', 'has_client_secret', 'redirect_uris', 'post_logout_redirect_uris', 'login_url', 'auth_method',
-    'refresh_token', 'scopes', 'attribute_mapping', 'groups_claim', 'refresh_token_ttl', 'refresh_token_reuse_interval', 'icon_url', 'issuer', 'discovery_url', 'created', 'updated',
+    'refresh_token', 'scopes', 'attribute_mapping', 'groups_claim', 'refresh_token_ttl', 'refresh_token_reuse_interval', 'show_in_portal',
+    'send_iss_on_launch', 'icon_url', 'issuer', 'discovery_url', 'created', 'updated',
   ],
   properties: {
     id: { type: 'string', pattern: '^[0-9a-f]{24}$' },
@@ -161,6 +162,8 @@ export const appSchema = {
       maximum: MAX_REFRESH_TOKEN_REUSE_INTERVAL,
       description: 'Seconds within which the refresh token just rotated may be presented again for the same new tokens; 0: any reuse revokes the grant.',
     },
+    show_in_portal: { type: 'boolean', description: 'Whether the app’s tile shows in the user portal (only with a Login URL).' },
+    send_iss_on_launch: { type: 'boolean', description: 'Whether a launch from the portal appends iss=<issuer> to the Login URL (OIDC Core §4).' },
     icon_url: { anyOf: [{ type: 'string' }, { type: 'null' }], description: 'Where the icon is served (GET /api/apps/{id}/icon), or null without one.' },
     issuer: { type: 'string', description: 'The issuer to configure in the app.' },
     discovery_url: { type: 'string', description: 'The OpenID Connect discovery document to configure in the app.' },
