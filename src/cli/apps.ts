@@ -30,6 +30,14 @@ function readIcon(ctx: Context): AppIcon | undefined {
   }
 }
 
+/** `--NAME` / `--no-NAME`: true, false, or undefined (the default applies) when neither is given. */
+function onOff(ctx: Context, name: string): boolean | undefined {
+  const on = ctx.flag(name);
+  const off = ctx.flag(`no-${name}`);
+  if (on && off) throw ctx.usage(`--${name} and --no-${name} contradict each other`);
+  return on ? true : off ? false : undefined;
+}
+
 const discoveryUrl = (issuer: string): string => `${issuer}/.well-known/openid-configuration`;
 
 function describeMapping(m: AttributeMapping): string {
@@ -50,6 +58,8 @@ function appFields(app: App, groups: readonly { name: string }[], issuer: string
     ['redirect URIs', app.redirect_uris],
     ['post-logout URIs', app.post_logout_redirect_uris],
     ['login URL', app.login_url ?? ''],
+    ['user portal', !app.show_in_portal ? 'hidden' : app.login_url ? 'shown' : 'shown once a login URL is set'],
+    ['launch sends iss', app.send_iss_on_launch ? 'yes' : 'no'],
     ['scopes', ['openid', ...app.scopes].join(' ')],
     ['refresh tokens', app.refresh_token ? `yes (lifetime ${formatDuration(app.refresh_token_ttl)})` : 'no'],
     ['refresh reuse', !app.refresh_token ? '' : app.refresh_token_reuse_interval > 0 ? `within ${app.refresh_token_reuse_interval}s of a rotation` : 'none (reuse revokes the grant)'],
@@ -93,7 +103,11 @@ const create: CommandSpec = {
     'map-constant': { type: 'string', multiple: true, value: 'CLAIM=VALUE', description: 'Put a fixed value in a claim.' },
     'groups-claim': { type: 'string', value: 'NAME', description: "Claim listing the user's groups bound to the app." },
     'post-logout-redirect-uri': { type: 'string', multiple: true, value: 'URI', description: 'Where the app may send people after sign-out.' },
-    description: { type: 'string', value: 'TEXT', description: 'Description.' },
+    description: { type: 'string', value: 'TEXT', description: 'Shown on the app’s tile in the user portal (at most 500 characters, one line).' },
+    'show-in-portal': { type: 'boolean', description: 'Show the app’s tile in the user portal (the default when --login-url is given).' },
+    'no-show-in-portal': { type: 'boolean', description: 'Keep the app out of the user portal (the default without --login-url).' },
+    'send-iss': { type: 'boolean', description: 'Append iss=<issuer> to the login URL when launched from the portal (the default).' },
+    'no-send-iss': { type: 'boolean', description: 'Open the login URL from the portal without iss.' },
     icon: { type: 'string', value: 'FILE.png|FILE.svg', description: 'Icon image (at most 256 KiB).' },
   },
   notes: [
@@ -121,6 +135,8 @@ const create: CommandSpec = {
       attribute_mapping: mappings(ctx),
       groups_claim: ctx.string('groups-claim'),
       icon: readIcon(ctx),
+      show_in_portal: onOff(ctx, 'show-in-portal'),
+      send_iss_on_launch: onOff(ctx, 'send-iss'),
     };
     const issuer = await displayedIssuer(ctx);
     const { app, clientSecret } = await ctx.change('app.create', (d) => d.apps.create(input), ({ app: a }) => ({ target: appTarget(a), details: { auth_method: a.auth_method } }), {
