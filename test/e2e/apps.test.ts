@@ -79,6 +79,8 @@ describe('SSO Applications in the console', () => {
     await page.getByText('Remove the fragment').waitFor({ state: 'detached' });
     assert.notEqual(await redirectUri.getAttribute('aria-invalid'), 'true');
     await page.getByLabel('Login URL').fill('https://myexample.ngrok.app');
+    assert.ok(await page.getByLabel('Show in User Portal').isChecked(), 'shown in the portal by default once there is a Login URL');
+    assert.ok(await page.getByLabel('Send iss on launch').isChecked(), 'iss is sent by default');
     assert.ok(await page.getByLabel('Client Secret Basic').isChecked(), 'Client Secret Basic is the default');
     await page.getByLabel('Email', { exact: true }).check();
     await page.getByLabel('Profile', { exact: true }).check();
@@ -107,6 +109,8 @@ describe('SSO Applications in the console', () => {
     assert.equal(app.label, 'ngrok oidc');
     assert.deepEqual(app.redirect_uris, [NGROK_CALLBACK]);
     assert.equal(app.login_url, 'https://myexample.ngrok.app');
+    assert.equal(app.show_in_portal, true);
+    assert.equal(app.send_iss_on_launch, true);
     assert.equal(app.auth_method, 'client_secret_basic');
     assert.deepEqual([...app.scopes].sort(), ['email', 'profile']);
     assert.equal(app.icon?.mediaType, 'image/png');
@@ -126,6 +130,26 @@ describe('SSO Applications in the console', () => {
     await page.getByRole('button', { name: 'Save' }).click();
     await page.getByRole('heading', { name: 'ngrok tunnel' }).waitFor();
     assert.equal((await world.gatehouse.directory.apps.get(appId)).label, 'ngrok tunnel');
+
+    // The portal settings: a one-line description, and the tile hidden; both there after a reload.
+    const description = page.getByLabel('Description', { exact: true });
+    await description.fill('Tunnels\nto the lab');
+    await page.getByText('no line breaks or tabs').waitFor();
+    await description.fill('Tunnels to the lab');
+    await page.getByText('no line breaks or tabs').waitFor({ state: 'detached' });
+    await page.getByRole('tab', { name: 'SSO' }).click();
+    await page.getByLabel('Show in User Portal').uncheck();
+    await page.getByRole('button', { name: 'Save' }).click();
+    for (let tries = 0; (await world.gatehouse.directory.apps.get(appId)).show_in_portal && tries < 50; tries++) await page.waitForTimeout(100);
+    const saved = await world.gatehouse.directory.apps.get(appId);
+    assert.equal(saved.description, 'Tunnels to the lab');
+    assert.equal(saved.show_in_portal, false);
+    await page.reload();
+    await page.getByRole('tab', { name: 'General Info' }).click();
+    assert.equal(await page.getByLabel('Description', { exact: true }).inputValue(), 'Tunnels to the lab');
+    await page.getByRole('tab', { name: 'SSO' }).click();
+    assert.equal(await page.getByLabel('Show in User Portal').isChecked(), false);
+    assert.ok(await page.getByLabel('Send iss on launch').isChecked());
 
     await page.getByRole('button', { name: 'Regenerate client secret' }).click();
     await page.getByRole('dialog', { name: 'Regenerate the client secret?' }).getByRole('button', { name: 'Regenerate secret' }).click();

@@ -84,6 +84,10 @@ export interface App {
   groups_claim: string | null;
   refresh_token_ttl: number;
   refresh_token_reuse_interval: number;
+  /** The app's tile shows in the user portal (when it has a Login URL). */
+  show_in_portal: boolean;
+  /** A launch from the portal appends iss=<issuer> to the Login URL. */
+  send_iss_on_launch: boolean;
   icon_url: string | null;
   issuer: string;
   discovery_url: string;
@@ -105,6 +109,9 @@ export interface AppInput {
   groups_claim?: string | null;
   refresh_token_ttl?: number;
   refresh_token_reuse_interval?: number;
+  /** Left out at creation: on exactly when login_url is set. */
+  show_in_portal?: boolean;
+  send_iss_on_launch?: boolean;
 }
 
 export interface ApiKey {

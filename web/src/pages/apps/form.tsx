@@ -64,6 +64,9 @@ export interface AppFormValues {
   removeIcon: boolean;
   redirect_uris: UriRow[];
   login_url: string;
+  /** null on a new app until the administrator chooses: then it follows the Login URL, as on the server. */
+  show_in_portal: boolean | null;
+  send_iss_on_launch: boolean;
   auth_method: AuthMethod;
   refresh_token: boolean;
   refresh_token_days: number | string;
@@ -80,6 +83,8 @@ export interface AppFormValues {
 
 export const ICON_TYPES = ['image/png', 'image/svg+xml'] as const;
 export const MAX_ICON_BYTES = 256 * 1024;
+/** The longest description the server takes (src/directory/apps.ts): it is shown on a portal tile. */
+export const MAX_DESCRIPTION_LENGTH = 500;
 const DAY = 24 * 3600;
 /** The longest refresh-token reuse interval the server takes, in seconds (src/directory/apps.ts). */
 export const MAX_REFRESH_TOKEN_REUSE_INTERVAL = 60;
@@ -120,6 +125,8 @@ export function emptyAppValues(): AppFormValues {
     removeIcon: false,
     redirect_uris: [uriRow()],
     login_url: '',
+    show_in_portal: null,
+    send_iss_on_launch: true,
     auth_method: 'client_secret_basic',
     refresh_token: false,
     refresh_token_days: 30,
@@ -141,6 +148,8 @@ export function appToValues(app: App, groupIds: string[]): AppFormValues {
     removeIcon: false,
     redirect_uris: app.redirect_uris.length > 0 ? app.redirect_uris.map((uri) => uriRow(uri)) : [uriRow()],
     login_url: app.login_url ?? '',
+    show_in_portal: app.show_in_portal,
+    send_iss_on_launch: app.send_iss_on_launch,
     auth_method: app.auth_method,
     refresh_token: app.refresh_token,
     refresh_token_days: Math.round((app.refresh_token_ttl / DAY) * 100) / 100,
@@ -165,6 +174,8 @@ export function valuesToInput(values: AppFormValues, options: { withRefreshToken
     redirect_uris: values.redirect_uris.map((row) => row.uri.trim()),
     post_logout_redirect_uris: values.post_logout_redirect_uris.map((row) => row.uri.trim()),
     login_url: values.login_url.trim() || null,
+    ...(values.show_in_portal === null ? {} : { show_in_portal: values.show_in_portal }),
+    send_iss_on_launch: values.send_iss_on_launch,
     auth_method: values.auth_method,
     refresh_token: values.refresh_token,
     scopes: values.scopes,
@@ -249,7 +260,9 @@ export function validateApp(values: AppFormValues): FormErrors {
   const label = values.label.trim();
   if (!label) errors['label'] = 'Enter a display label.';
   else if (label.length > 128) errors['label'] = 'At most 128 characters.';
-  if (values.description.length > 2048) errors['description'] = 'At most 2048 characters.';
+  const description = values.description.trim();
+  if (description.length > MAX_DESCRIPTION_LENGTH) errors['description'] = `At most ${MAX_DESCRIPTION_LENGTH} characters.`;
+  else if (/\p{Cc}/u.test(description)) errors['description'] = 'One paragraph: no line breaks or tabs (it shows on the app’s portal tile).';
   const icon = iconProblem(values.icon);
   if (icon) errors['icon'] = icon;
 
@@ -431,7 +444,14 @@ function GeneralInfoPanel({ form, readOnly, app }: PanelProps) {
   return (
     <Stack maw={640}>
       <TextInput label="Display Label" description="The name people see in the user portal and in audit events." withAsterisk {...form.getInputProps('label')} />
-      <Textarea label="Description" autosize minRows={2} maxRows={6} {...form.getInputProps('description')} />
+      <Textarea
+        label="Description"
+        description={`Shown under the label on the app's tile in the user portal; at most ${MAX_DESCRIPTION_LENGTH} characters.`}
+        autosize
+        minRows={2}
+        maxRows={6}
+        {...form.getInputProps('description')}
+      />
       <Stack gap={6}>
         <Text size="sm" fw={600}>
           User Portal Image
@@ -563,6 +583,26 @@ function SsoPanel({ form, readOnly, app }: PanelProps) {
           placeholder="https://app.example.com/login"
           {...form.getInputProps('login_url')}
         />
+        <Stack gap={6} role="group" aria-labelledby="user-portal-heading">
+          <Text size="sm" fw={600} id="user-portal-heading">
+            User Portal
+          </Text>
+          <Checkbox
+            label="Show in User Portal"
+            description={
+              values.login_url.trim()
+                ? 'A tile for the app, for the people allowed into it, opens its Login URL.'
+                : 'The tile appears once a Login URL is set (on by default when there is one).'
+            }
+            {...form.getInputProps('show_in_portal', { type: 'checkbox' })}
+            checked={values.show_in_portal ?? values.login_url.trim() !== ''}
+          />
+          <Checkbox
+            label="Send iss on launch"
+            description="The portal adds iss=<issuer> to the Login URL (OpenID Connect third-party-initiated login), so the app knows which issuer to sign in with."
+            {...form.getInputProps('send_iss_on_launch', { type: 'checkbox' })}
+          />
+        </Stack>
         <Radio.Group label="Client Authentication Type" description="How the app sends its credentials when it exchanges the code for tokens." {...form.getInputProps('auth_method')}>
           <Stack gap="xs" mt="xs">
             <Radio value="client_secret_basic" label={AUTH_METHOD_LABELS.client_secret_basic} description="Client ID and secret in the Authorization header (most server-side apps)." />
