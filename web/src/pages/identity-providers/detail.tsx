@@ -119,7 +119,7 @@ function IdentityProviderDetails({ provider }: { provider: IdentityProvider }) {
   const setEnabled = useMutation({
     mutationFn: (enabled: boolean) => api.patch<IdentityProvider>(`/identity-providers/${provider.id}`, { enabled }),
     onSuccess: (changed) => {
-      notifySuccess(changed.enabled ? `"${changed.name}" is enabled.` : `"${changed.name}" is disabled: people routed to it sign in with their Gatehouse password.`);
+      notifySuccess(changed.enabled ? `"${changed.name}" is enabled.` : `"${changed.name}" is disabled: its routing policies are passed over until it is enabled again.`);
       stored(changed);
     },
     onError: notifyError,
@@ -144,7 +144,7 @@ function IdentityProviderDetails({ provider }: { provider: IdentityProvider }) {
     if (
       await confirm({
         title: 'Disable this identity provider?',
-        message: `Nobody is sent to "${provider.name}" until it is enabled again; people its routing policies cover sign in with their Gatehouse password, if they have one.`,
+        message: `Nobody is sent to "${provider.name}" until it is enabled again; its routing policies are passed over, so the people they cover sign in through the next policy that covers them, or with their Gatehouse password if they have one.`,
         confirmLabel: 'Disable',
       })
     ) {
@@ -198,7 +198,7 @@ function IdentityProviderDetails({ provider }: { provider: IdentityProvider }) {
       />
       {provider.enabled ? null : (
         <Alert color="gray" icon={<IconPlayerPause size={18} />} title="This identity provider is disabled">
-          Nobody is sent to it: people its routing policies cover sign in with their Gatehouse password until it is enabled again.
+          Nobody is sent to it: its routing policies are passed over (the next policy that covers a person applies, else their Gatehouse password) until it is enabled again.
         </Alert>
       )}
       {provider.has_client_secret ? null : (
