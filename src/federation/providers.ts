@@ -1,10 +1,10 @@
-import { createHash } from 'node:crypto';
 import { type Kysely, PostgresAdapter, type Selectable, sql } from 'kysely';
 import { DomainError, conflict, invalid, notFound } from '../directory/errors.ts';
 import type { GroupStore } from '../directory/groups.ts';
 import { isObjectId, newObjectId, nowIso } from '../directory/ids.ts';
 import { isUniqueViolation } from '../directory/users.ts';
 import { deriveKey, seal, unseal } from '../oidc/secret-key.ts';
+import { advisoryTransactionLock } from '../storage/lock.ts';
 import type { Database, IdentityProvidersTable } from '../storage/schema.ts';
 import {
   FIRST_LOGIN_MODES,
@@ -31,7 +31,6 @@ const CONTROL = /\p{Cc}/u;
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost']);
 
 const parseList = (text: string): string[] => JSON.parse(text) as string[];
-const DOMAIN_RULES_LOCK = createHash('sha256').update('gatehouse:identity-provider-domain-rules').digest().readBigInt64BE(0).toString();
 
 function toProvider(row: ProviderRow): IdentityProvider {
   return {
@@ -228,7 +227,7 @@ export function createIdentityProviderStore(db: Kysely<Database>, groups: GroupS
     // The rules live in JSON lists no unique index can see: on PostgreSQL, changes that set domain
     // rules take turns until their transaction ends (SQLite writers take turns already), so two
     // providers created at once can't both claim one domain.
-    if (db.getExecutor().adapter instanceof PostgresAdapter) await sql`select pg_advisory_xact_lock(${DOMAIN_RULES_LOCK})`.execute(db);
+    if (db.getExecutor().adapter instanceof PostgresAdapter) await advisoryTransactionLock(db, 'identity-provider-domain-rules');
     let query = db.selectFrom('identity_providers').select(['name', 'home_realm_domains']);
     if (exceptId) query = query.where('id', '!=', exceptId);
     for (const row of await query.execute()) {

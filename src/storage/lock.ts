@@ -10,9 +10,8 @@ import type { DialectName } from './db.ts';
  */
 export async function exclusive<DB, T>(db: Kysely<DB>, dialect: DialectName, name: string, work: (trx: Kysely<DB>) => Promise<T>): Promise<T> {
   if (dialect === 'postgres') {
-    const lockId = createHash('sha256').update(`gatehouse:${name}`).digest().readBigInt64BE(0);
     return db.transaction().execute(async (trx) => {
-      await sql`select pg_advisory_xact_lock(${lockId})`.execute(trx);
+      await advisoryTransactionLock(trx, name);
       return work(trx);
     });
   }
@@ -27,6 +26,12 @@ export async function exclusive<DB, T>(db: Kysely<DB>, dialect: DialectName, nam
       throw error;
     }
   });
+}
+
+/** The PostgreSQL advisory lock named `name`, held until the open transaction `trx` ends. */
+export async function advisoryTransactionLock<DB>(trx: Kysely<DB>, name: string): Promise<void> {
+  const lockId = createHash('sha256').update(`gatehouse:${name}`).digest().readBigInt64BE(0);
+  await sql`select pg_advisory_xact_lock(${lockId})`.execute(trx);
 }
 
 /** A transaction, or the one already open: lets a store step run inside a caller's larger change. */
