@@ -40,6 +40,8 @@ export interface AccessResolverOptions {
   memo?: Memo;
   read?: ReadFn;
   consoleApp?: AppRow;
+  /** The user portal: any active person may sign in to it, without a group binding. */
+  portalApp?: AppRow;
   /**
    * Keep app rows and decisions in memory while the directory version (migration 004, SQLite only)
    * stays the same: each request then reads the counters instead of the directory.
@@ -54,6 +56,7 @@ export function createAccessResolver(db: Kysely<Database>, options: AccessResolv
   const memo = options.memo ?? noMemo;
   const read = options.read ?? readThrough(db as Kysely<unknown>);
   const consoleApp = options.consoleApp;
+  const portalApp = options.portalApp;
   const versions = options.versions;
   const apps = createVersionedCache<AppRow | undefined>(MAX_CACHED);
   const decisions = createVersionedCache<AccessDecision>(MAX_CACHED);
@@ -66,6 +69,7 @@ export function createAccessResolver(db: Kysely<Database>, options: AccessResolv
 
   function appRow(clientId: string): Promise<AppRow | undefined> {
     if (clientId === consoleApp?.client_id) return Promise.resolve(consoleApp);
+    if (clientId === portalApp?.client_id) return Promise.resolve(portalApp);
     return memo(`app:${clientId}`, () => remembered(apps, clientId, async () => (await read<AppRow>(APP_BY_CLIENT_ID, [clientId]))[0]));
   }
 
@@ -81,6 +85,7 @@ export function createAccessResolver(db: Kysely<Database>, options: AccessResolv
     if (user.account_locked) return { allowed: false, reason: 'user_locked', user, app };
     // The admin console has no group bindings: an administrator role is what lets one in.
     if (app === consoleApp) return user.role ? { allowed: true, user, app, groups: [] } : { allowed: false, reason: 'not_administrator', user, app };
+    if (app === portalApp) return { allowed: true, user, app, groups: [] };
     // Sorted here rather than in SQL, which would need a temporary b-tree on every request.
     const groups = rows
       .flatMap((row) => (row.bound_group === null ? [] : [row.bound_group]))

@@ -37,3 +37,27 @@ export function consoleAppRow(issuer: string): AppRow {
     updated_at: at,
   };
 }
+
+/**
+ * The user portal at the issuer's root is Gatehouse's other built-in client: every active person
+ * may sign in to it (no group binding), and its access token reaches only the self-service API
+ * under /api/me/ (http/plugins/api-auth.ts). One Gatehouse session covers it and every app.
+ */
+export const PORTAL_CLIENT_ID = 'gatehouse-user-portal';
+export const PORTAL_LABEL = 'Gatehouse User Portal';
+
+export function portalAppRow(issuer: string): AppRow {
+  return {
+    ...consoleAppRow(issuer),
+    id: 'user-portal',
+    label: PORTAL_LABEL,
+    description: 'The home page where every person finds their apps, profile, security and sessions.',
+    client_id: PORTAL_CLIENT_ID,
+    redirect_uris: JSON.stringify([`${issuer}/callback`]),
+    post_logout_redirect_uris: JSON.stringify([`${issuer}/signed-out`]),
+    login_url: `${issuer}/`,
+  };
+}
+
+/** Gatehouse's own clients, which have no row in the apps table. */
+export const BUILTIN_CLIENT_IDS: readonly string[] = [CONSOLE_CLIENT_ID, PORTAL_CLIENT_ID];

@@ -10,7 +10,8 @@ import { PAGE_CSP, html, page } from '../oidc/views.ts';
 import type { Runtime } from '../runtime.ts';
 import { registerErrorHandler } from './plugins/errors.ts';
 import type { AccessResolver } from '../directory/access.ts';
-import { CONSOLE_CLIENT_ID } from '../directory/console-app.ts';
+import { BUILTIN_CLIENT_IDS } from '../directory/console-app.ts';
+import type { BuiltinClientToken } from './plugins/api-auth.ts';
 import { registerApi } from './routes/api/index.ts';
 import { registerConsole } from './routes/console.ts';
 import { registerFederationRoutes } from './routes/federation.ts';
@@ -180,16 +181,19 @@ export async function buildApp(runtime: Runtime, options: AppOptions = {}): Prom
     issuer: config.issuer,
     federation,
   });
-  // The admin console calls the API with the access token Gatehouse issued it. The token's grant is
-  // looked up too: the adapter re-checks access there (active, unlocked, still an administrator).
-  async function consoleAccount(value: string): Promise<string | undefined> {
+  // The admin console and the user portal call the API with the access token Gatehouse issued them.
+  // The token's grant is looked up too: the adapter re-checks access there (active, unlocked, and for
+  // the console still an administrator).
+  async function builtinClientToken(value: string): Promise<BuiltinClientToken | undefined> {
     const { provider } = current;
     const token = await provider.AccessToken.find(value);
-    if (!token || token.isExpired || token.clientId !== CONSOLE_CLIENT_ID || !token.accountId || !token.grantId) return undefined;
+    const clientId = token?.clientId;
+    if (!token || token.isExpired || !clientId || !BUILTIN_CLIENT_IDS.includes(clientId) || !token.accountId || !token.grantId) return undefined;
     const grant = await provider.Grant.find(token.grantId);
-    return grant?.accountId === token.accountId && grant.clientId === token.clientId ? token.accountId : undefined;
+    if (grant?.accountId !== token.accountId || grant.clientId !== clientId) return undefined;
+    return { accountId: token.accountId, clientId, grantId: token.grantId, sessionUid: token.sessionUid };
   }
-  await registerApi(app, { directory, runtime, consoleAccount });
+  await registerApi(app, { directory, runtime, builtinClientToken });
   await registerConsole(app, { issuer: config.issuer, ...(options.consoleDist ? { dist: options.consoleDist } : {}) });
 
   app.get('/', async (_request, reply) => {

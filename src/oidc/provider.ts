@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import Provider, { type Configuration, errors, type KoaContextWithOIDC, interactionPolicy } from 'oidc-provider';
 import { type AccessResolver, createAccessResolver } from '../directory/access.ts';
-import { consoleAppRow } from '../directory/console-app.ts';
+import { consoleAppRow, portalAppRow } from '../directory/console-app.ts';
 import { clientSecretMatches } from '../directory/secrets.ts';
 import type { DialectName } from '../storage/db.ts';
 import type { ReadFn, WriteFn } from '../storage/read.ts';
@@ -120,7 +120,7 @@ export function createProvider(deps: ProviderDependencies): { provider: Provider
   const issuerOrigin = new URL(deps.issuer).origin;
   // On SQLite, directory data and token rows stay in memory while the versions stand (storage/versions.ts).
   const versions = deps.dialect === 'sqlite' ? createVersionReader(deps.read, perRequest) : undefined;
-  const access = createAccessResolver(deps.db, { memo: perRequest, read: deps.read, consoleApp: consoleAppRow(deps.issuer), ...(versions ? { versions } : {}) });
+  const access = createAccessResolver(deps.db, { memo: perRequest, read: deps.read, consoleApp: consoleAppRow(deps.issuer), portalApp: portalAppRow(deps.issuer), ...(versions ? { versions } : {}) });
   const Adapter = createAdapterClass(deps.db, access, { read: deps.read, write: deps.write, versions, sessionIdKey: sessionIdSealingKey(deps.secret) });
   const policy = interactionPolicy.base();
   // Runs first on every authorization request, while the raw request is still at hand; the

@@ -23,6 +23,7 @@ import type { FastifyInstance, RouteOptions } from 'fastify';
 import { adminKey, call } from '../../helpers/api.ts';
 import { DATABASE_KINDS } from '../../helpers/databases.ts';
 import { type TestGatehouse, startGatehouse } from '../../helpers/gatehouse.ts';
+import { portalSignIn } from '../../helpers/portal.ts';
 
 interface Operation {
   summary?: string;
@@ -116,6 +117,8 @@ for (const { kind, skip } of DATABASE_KINDS) {
     let routes: RouteOptions[];
     let doc: OpenApiDocument;
     let key: string;
+    /** The self-service routes (/api/me/...) answer a person's portal sign-in, not API keys. */
+    let portalToken: string;
 
     before(async () => {
       ({ gatehouse, routes } = await startRecorded(kind));
@@ -137,6 +140,12 @@ for (const { kind, skip } of DATABASE_KINDS) {
         jit_groups: [staff.id],
       });
       await d.routingPolicies.create({ name: 'Staff to Entra', identity_provider: entra.id, user_groups: [staff.id] });
+      // Staff sign in at Entra; a person outside it signs in to the portal with a password.
+      const bea = await d.users.create({ username: 'bea', email: 'bea@example.com', password: 'a-good-long-password', state: 'ACTIVATED' });
+      const ops = await d.groups.create('ops', 'Operations');
+      await d.groups.addMember(ops.id, bea.id);
+      await d.apps.bind(app.id, ops.id);
+      ({ accessToken: portalToken } = await portalSignIn(gatehouse, 'bea', 'a-good-long-password'));
       await d.identityLinks.create({ user_id: ada.id, identity_provider_id: entra.id, issuer: '72f988bf-86f1-41af-91ab-2d7cd011db47', subject: 'ada-oid', email: ada.email });
       const response = await call(gatehouse, 'GET', '/api/openapi.json');
       assert.equal(response.status, 200, response.text);
@@ -250,7 +259,8 @@ for (const { kind, skip } of DATABASE_KINDS) {
           url = path.replace(params[0]!, encodeURIComponent(id));
         }
         if (query.size > 0) url += `?${query}`;
-        const response = await call(gatehouse, 'GET', url, undefined, { key });
+        const credential = path.startsWith('/api/me/') ? { key: portalToken, bearer: true } : { key };
+        const response = await call(gatehouse, 'GET', url, undefined, credential);
         assert.equal(response.status, 200, `GET ${url}: ${response.text}`);
         bodies.set(path, response.body);
         assert.deepEqual(validate(schema, response.body), [], `GET ${url} matches the documented 200 schema`);

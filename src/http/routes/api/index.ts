@@ -3,7 +3,8 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
 import type { Directory } from '../../../directory/index.ts';
 import type { Runtime } from '../../../runtime.ts';
-import { createApiAuthenticator } from '../../plugins/api-auth.ts';
+import type { SessionService } from '../../../oidc/sessions.ts';
+import { type BuiltinClientToken, createApiAuthenticator } from '../../plugins/api-auth.ts';
 import { refuseUnusableText } from '../../plugins/request-text.ts';
 import { SHARED_SCHEMAS } from './schemas.ts';
 import { registerAppRoutes } from './apps.ts';
@@ -11,6 +12,8 @@ import { registerAuditRoutes } from './audit.ts';
 import { FEDERATION_SCHEMAS, registerFederationRoutes } from './federation.ts';
 import { registerGroupRoutes } from './groups.ts';
 import { registerJumpCloudRoutes } from './jumpcloud.ts';
+import { registerSelfServiceRoutes } from './me.ts';
+import { SELF_SESSION_SCHEMAS, recordSessionUse, registerSelfSessionRoutes } from './me-sessions.ts';
 import { registerSecurityRoutes } from './security.ts';
 import { registerSettingsRoutes } from './settings.ts';
 import { registerUserRoutes } from './users.ts';
@@ -18,8 +21,10 @@ import { registerUserRoutes } from './users.ts';
 export interface ApiDependencies {
   directory: Directory;
   runtime: Runtime;
-  /** Resolves an admin console access token to its account (see http/app.ts). */
-  consoleAccount?: (accessToken: string) => Promise<string | undefined>;
+  /** Resolves an admin console or user portal access token (see http/app.ts). */
+  builtinClientToken?: (accessToken: string) => Promise<BuiltinClientToken | undefined>;
+  /** The person's sessions and app grants (oidc/sessions.ts), for the self-service routes. */
+  sessions?: SessionService;
 }
 
 /**
@@ -45,19 +50,25 @@ export async function registerApi(app: FastifyInstance, deps: ApiDependencies): 
       },
       security: [{ apiKeyHeader: [] }, { bearer: [] }],
     },
+    // Shared schemas keep their $id as their component name (User, App, …), not def-N, so that the
+    // types generated from the document (web/src/api-types.ts) have names to use.
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
     // Everything under /api is documented (the JumpCloud-compatible routes too); pages and the protocol are not.
     transform: ({ schema, url, route }) => ({ schema: { ...schema, hide: schema?.hide || !url.startsWith('/api/') || url.startsWith('/api/docs') } as typeof schema, url, route }),
   });
-  for (const schema of [...SHARED_SCHEMAS, ...FEDERATION_SCHEMAS]) app.addSchema(schema);
+  for (const schema of [...SHARED_SCHEMAS, ...FEDERATION_SCHEMAS, ...SELF_SESSION_SCHEMAS]) app.addSchema(schema);
 
-  const auth = createApiAuthenticator(deps.directory, deps.consoleAccount ? { consoleAccount: deps.consoleAccount } : {});
+  const auth = createApiAuthenticator(deps.directory, deps.builtinClientToken ? { builtinClientToken: deps.builtinClientToken } : {});
   await app.register(
     async (api) => {
       // JSON only: a form or plain text is 415, not parsed into something the schemas might accept.
       api.removeContentTypeParser(['text/plain', 'application/x-www-form-urlencoded']);
       // Every route below, the JumpCloud-compatible ones included, and any added later.
       refuseUnusableText(api);
+      if (deps.sessions) recordSessionUse(api, deps.sessions);
       registerUserRoutes(api, deps.directory, auth);
+      registerSelfServiceRoutes(api, deps.directory, auth);
+      if (deps.sessions) registerSelfSessionRoutes(api, deps.directory, deps.sessions, auth);
       registerGroupRoutes(api, deps.directory, auth);
       registerAppRoutes(api, deps, auth);
       registerSecurityRoutes(api, deps, auth);
