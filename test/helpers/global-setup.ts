@@ -231,7 +231,9 @@ async function stopCluster(): Promise<void> {
 
 export async function globalSetup(): Promise<void> {
   // The console's browser tests and its static-serving tests need web/dist as the sources are now.
-  if (await buildConsole({ ifStale: true })) log('admin console rebuilt into web/dist');
+  // GATEHOUSE_TEST_SKIP_WEB_BUILD=1 leaves web/dist alone, for server-only runs while web sources are half-edited.
+  if (process.env.GATEHOUSE_TEST_SKIP_WEB_BUILD === '1') log('web build skipped (GATEHOUSE_TEST_SKIP_WEB_BUILD=1)');
+  else if (await buildConsole({ ifStale: true })) log('admin console rebuilt into web/dist');
   await startPostgres();
 }
 
