@@ -155,7 +155,7 @@ const STATUS_BADGES: Record<KeyStatus, { color: string; label: string }> = {
   expired: { color: 'gray', label: 'Expired' },
   revoked: { color: 'red', label: 'Revoked' },
 };
-const SCOPE_LABELS: Record<ApiKey['scope'], string> = { read_only: 'Read only', read_write: 'Read & write' };
+const SCOPE_LABELS: Record<ApiKey['scope'], string> = { read_only: 'Read only', read_write: 'Read & write', scim: 'SCIM provisioning' };
 
 function ApiKeys() {
   const { me, can } = useSession();

@@ -108,13 +108,13 @@ const RESERVED_CLAIMS = new Set([
 ]);
 
 const uriRow = (uri = ''): UriRow => ({ key: randomId(), uri });
-const mappingRow = (entry?: AttributeMapping): MappingRow => ({
+const mappingRow = (entry?: App['attribute_mapping'][number]): MappingRow => ({
   key: randomId(),
   claim: entry?.claim ?? '',
   source: entry?.source ?? 'field',
-  field: entry?.source === 'field' ? entry.field : 'email',
-  attribute: entry?.source === 'attribute' ? entry.attribute : '',
-  value: entry?.source === 'constant' ? entry.value : '',
+  field: (entry?.source === 'field' && entry.field) || 'email',
+  attribute: (entry?.source === 'attribute' && entry.attribute) || '',
+  value: (entry?.source === 'constant' && entry.value) || '',
 });
 
 export function emptyAppValues(): AppFormValues {
