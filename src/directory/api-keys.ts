@@ -6,7 +6,11 @@ import { newObjectId, nowIso } from './ids.ts';
 import { PERMISSIONS, type Role, roleAllows } from './roles.ts';
 import { type User, type UserStore, toUser } from './users.ts';
 
-export const API_KEY_SCOPES = ['read_only', 'read_write'] as const;
+/**
+ * `scim`: a key for a provisioning client (Entra ID, Okta…), usable only under /scim/v2 and never
+ * under /api, so a token pasted into another company's console can do no more than provisioning.
+ */
+export const API_KEY_SCOPES = ['read_only', 'read_write', 'scim'] as const;
 export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];
 
 /**
@@ -68,6 +72,9 @@ export function createApiKeyStore(db: Kysely<Database>, users: UserStore) {
       if (!name || name.length > 128) throw invalid('api_key.invalid_name', 'An API key name has 1-128 characters.', 'name');
       const scope = input.scope ?? 'read_write';
       if (!API_KEY_SCOPES.includes(scope)) throw invalid('api_key.invalid_scope', `Scope must be one of ${API_KEY_SCOPES.join(', ')}.`, 'scope');
+      if (scope === 'scim' && !roleAllows(owner.role, 'directory')) {
+        throw invalid('api_key.scope_exceeds_role', `${owner.username} has the role ${owner.role}, which may not create users and groups: they cannot own a scim key.`, 'scope');
+      }
       let expires: string | null = null;
       if (input.expires != null) {
         const time = Date.parse(input.expires);

@@ -16,6 +16,7 @@ import { registerApi } from './routes/api/index.ts';
 import { registerConsole } from './routes/console.ts';
 import { registerFederationRoutes } from './routes/federation.ts';
 import { registerInteractionRoutes } from './routes/interactions.ts';
+import { registerScim } from './routes/scim.ts';
 
 export interface AppOptions {
   /** How often to look for rotated signing keys and changed settings (ms). */
@@ -194,6 +195,7 @@ export async function buildApp(runtime: Runtime, options: AppOptions = {}): Prom
     return { accountId: token.accountId, clientId, grantId: token.grantId, sessionUid: token.sessionUid };
   }
   await registerApi(app, { directory, runtime, builtinClientToken });
+  await registerScim(app, { directory, runtime });
   await registerConsole(app, { issuer: config.issuer, ...(options.consoleDist ? { dist: options.consoleDist } : {}) });
 
   app.get('/', async (_request, reply) => {

@@ -198,6 +198,17 @@ export interface FederationFlowsTable {
   expires_at: number;
 }
 
+/** The externalId a SCIM client gave a user or group (migration 013); gone with the user or group. */
+export interface ScimUserLinksTable {
+  user_id: string;
+  external_id: string;
+}
+
+export interface ScimGroupLinksTable {
+  group_id: string;
+  external_id: string;
+}
+
 export interface Database {
   users: UsersTable;
   user_groups: UserGroupsTable;
@@ -216,4 +227,6 @@ export interface Database {
   routing_policy_groups: RoutingPolicyGroupsTable;
   identity_links: IdentityLinksTable;
   federation_flows: FederationFlowsTable;
+  scim_user_links: ScimUserLinksTable;
+  scim_group_links: ScimGroupLinksTable;
 }

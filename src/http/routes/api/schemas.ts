@@ -194,7 +194,7 @@ export const apiKeySchema = {
       },
       description: 'The administrator the key acts as: it has their role, capped by its scope.',
     },
-    scope: { type: 'string', enum: ['read_only', 'read_write'], description: 'read_only keys may only read, whatever the owner’s role.' },
+    scope: { type: 'string', enum: ['read_only', 'read_write', 'scim'], description: 'read_only keys may only read, whatever the owner’s role; scim keys serve only SCIM provisioning (/scim/v2).' },
     prefix: { type: 'string', description: 'The first characters of the key, to recognise it.' },
     expires: { ...nullable({ type: 'string', format: 'date-time' }), description: 'When it stops working; null: never.' },
     last_used: { ...nullable({ type: 'string', format: 'date-time' }), description: 'Last use, to the minute.' },
