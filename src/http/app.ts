@@ -4,8 +4,10 @@ import proxyAddr from '@fastify/proxy-addr';
 import Fastify, { type FastifyInstance, type FastifyReply, LogController } from 'fastify';
 import type { TrustProxy } from '../config/config.ts';
 import type Provider from 'oidc-provider';
+import type { KoaContextWithOIDC } from 'oidc-provider';
 import { createProvider } from '../oidc/provider.ts';
 import { purgeExpired } from '../oidc/adapter.ts';
+import { createSessionService } from '../oidc/sessions.ts';
 import { PAGE_CSP, html, page } from '../oidc/views.ts';
 import type { Runtime } from '../runtime.ts';
 import { registerErrorHandler } from './plugins/errors.ts';
@@ -113,6 +115,16 @@ export async function buildApp(runtime: Runtime, options: AppOptions = {}): Prom
   });
 
   const logServerError = (error: unknown) => app.log.error({ err: error }, 'oidc-provider error');
+  // People's sessions and app grants (the portal's Sessions and apps), over whichever provider is current.
+  const sessions = createSessionService({ db: storage.db, write: storage.write, provider: () => current.provider });
+  /** Signing in and single sign-on into an app are uses of the Gatehouse session: from where, with what. */
+  function recordSessionUse(ctx: KoaContextWithOIDC): void {
+    const session = ctx.oidc?.session;
+    if (!session?.accountId) return;
+    sessions
+      .touch({ sessionUid: session.uid, accountId: session.accountId, ip: ctx.ip, userAgent: ctx.get('user-agent') || undefined })
+      .catch((error: unknown) => app.log.warn({ err: error }, 'could not record session activity'));
+  }
   async function build(): Promise<{ provider: Provider; access: AccessResolver; handle: ReturnType<Provider['callback']>; fingerprint: string }> {
     const [keyFingerprint, settingsVersion, settings] = await Promise.all([keys.fingerprint(), directory.settings.version(), directory.settings.get()]);
     const fingerprint = `${keyFingerprint}|${settingsVersion}`;
@@ -137,6 +149,7 @@ export async function buildApp(runtime: Runtime, options: AppOptions = {}): Prom
           .catch((error: unknown) => app.log.error({ err: error }, 'could not write an audit event'));
       },
     });
+    provider.on('authorization.success', recordSessionUse);
     return { provider, access, handle: provider.callback(), fingerprint };
   }
 
@@ -194,7 +207,7 @@ export async function buildApp(runtime: Runtime, options: AppOptions = {}): Prom
     if (grant?.accountId !== token.accountId || grant.clientId !== clientId) return undefined;
     return { accountId: token.accountId, clientId, grantId: token.grantId, sessionUid: token.sessionUid };
   }
-  await registerApi(app, { directory, runtime, builtinClientToken });
+  await registerApi(app, { directory, runtime, builtinClientToken, sessions });
   await registerScim(app, { directory, runtime });
   await registerConsole(app, { issuer: config.issuer, ...(options.consoleDist ? { dist: options.consoleDist } : {}) });
 

@@ -8,6 +8,7 @@ import { type Versions, createVersionedCache } from '../storage/versions.ts';
 import { clientMetadata } from './clients.ts';
 import { perRequest } from './request-memo.ts';
 import { deriveKey, seal, unseal } from './secret-key.ts';
+import { ACTIVITY_INTERVAL_SECONDS, purgeSessionActivity } from './sessions.ts';
 
 const epoch = () => Math.floor(Date.now() / 1000);
 
@@ -245,5 +246,7 @@ export async function purgeExpired(db: Kysely<Database>): Promise<number> {
   const rotations = await db.deleteFrom('refresh_token_rotations').where('expires_at', '<=', epoch()).executeTakeFirst();
   // Federated sign-ins begun and never finished (routes/federation.ts).
   const flows = await db.deleteFrom('federation_flows').where('expires_at', '<=', epoch()).executeTakeFirst();
-  return Number(result.numDeletedRows) + Number(rotations.numDeletedRows) + Number(flows.numDeletedRows);
+  // What was recorded of sessions that are gone (sessions.ts); not one just signed in, saved a moment after.
+  const activity = await purgeSessionActivity(db, epoch() - ACTIVITY_INTERVAL_SECONDS);
+  return Number(result.numDeletedRows) + Number(rotations.numDeletedRows) + Number(flows.numDeletedRows) + activity;
 }

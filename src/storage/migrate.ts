@@ -11,6 +11,7 @@ import * as refreshTokenReuse from './migrations/007_refresh_token_reuse.ts';
 import * as sessionIdsSealed from './migrations/008_session_ids_sealed.ts';
 import * as federation from './migrations/009_federation.ts';
 import * as appPortal from './migrations/010_app_portal.ts';
+import * as sessionActivity from './migrations/011_session_activity.ts';
 import * as scim from './migrations/013_scim.ts';
 import type { Database } from './schema.ts';
 
@@ -33,6 +34,7 @@ export const migrations: readonly Migration[] = [
   { version: 8, name: 'session_ids_sealed', up: sessionIdsSealed.up },
   { version: 9, name: 'federation', up: federation.up },
   { version: 10, name: 'app_portal', up: appPortal.up },
+  { version: 11, name: 'session_activity', up: sessionActivity.up },
   { version: 13, name: 'scim', up: scim.up },
 ];
 

@@ -209,6 +209,17 @@ export interface ScimGroupLinksTable {
   external_id: string;
 }
 
+/** Where and with what a Gatehouse session was last used (oidc/sessions.ts); keyed by the session's uid. */
+export interface SessionActivityTable {
+  session_uid: string;
+  account_id: string;
+  ip: string | null;
+  user_agent: string | null;
+  /** Epoch seconds. */
+  created_at: number;
+  last_seen_at: number;
+}
+
 export interface Database {
   users: UsersTable;
   user_groups: UserGroupsTable;
@@ -227,6 +238,7 @@ export interface Database {
   routing_policy_groups: RoutingPolicyGroupsTable;
   identity_links: IdentityLinksTable;
   federation_flows: FederationFlowsTable;
+  session_activity: SessionActivityTable;
   scim_user_links: ScimUserLinksTable;
   scim_group_links: ScimGroupLinksTable;
 }
