@@ -1,5 +1,5 @@
 /**
- * Builds the admin console into web/dist. `npm install` runs it (the prepare script), so the
+ * Builds the web apps (the user portal and the admin console, one Vite build) into web/dist. `npm install` runs it (the prepare script), so the
  * README's two commands are all the set-up there is; with --if-stale (npm start, the tests) it
  * builds only when a source is newer than the last build.
  */
@@ -11,7 +11,9 @@ const stamp = join(root, 'dist', '.built');
 
 function newestSource(): number {
   const sources = [join(root, 'index.html'), join(root, 'vite.config.ts'), join(root, '..', 'package-lock.json')];
-  for (const dir of ['src', 'public']) {
+  // The console's page (admin/), the portal's code (portal/) and what both share (src/, public/).
+  for (const dir of ['src', 'portal', 'admin', 'public']) {
+    if (!existsSync(join(root, dir))) continue;
     for (const entry of readdirSync(join(root, dir), { withFileTypes: true, recursive: true })) {
       if (entry.isFile()) sources.push(join(entry.parentPath, entry.name));
     }
@@ -30,5 +32,5 @@ export async function buildConsole(options: { ifStale?: boolean } = {}): Promise
 if (import.meta.main) {
   const ifStale = process.argv.includes('--if-stale');
   const started = Date.now();
-  if (await buildConsole({ ifStale })) process.stderr.write(`admin console built into web/dist in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+  if (await buildConsole({ ifStale })) process.stderr.write(`user portal and admin console built into web/dist in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
 }

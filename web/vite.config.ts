@@ -1,19 +1,30 @@
+import { join } from 'node:path';
 import react from '@vitejs/plugin-react';
 import { defineConfig } from 'vite';
 
-// The console is served by Gatehouse at /admin (src/http/routes/console.ts), from web/dist.
+const root = import.meta.dirname;
+
+/**
+ * Two single-page apps from one build, sharing their chunks (React, Mantine, the API client): the
+ * user portal (web/index.html, served at the issuer's root) and the admin console (web/admin/index.html,
+ * served at /admin). dist/ mirrors the URLs: dist/index.html, dist/admin/index.html, dist/assets/…
+ * (src/http/routes/web-apps.ts serves them).
+ */
 export default defineConfig({
-  root: import.meta.dirname,
-  base: '/admin/',
+  root,
+  base: '/',
   plugins: [react()],
   build: {
     outDir: 'dist',
     emptyOutDir: true,
     chunkSizeWarningLimit: 2000,
     sourcemap: false,
+    rolldownOptions: {
+      input: { portal: join(root, 'index.html'), admin: join(root, 'admin', 'index.html') },
+    },
   },
   server: {
-    // `npx vite web` for work on the console: the API and sign-in come from a Gatehouse on :9000.
+    // `npx vite web` for work on the portal (/) and the console (/admin/): the API and sign-in come from a Gatehouse on :9000.
     proxy: Object.fromEntries(['/api', '/oauth2', '/interaction', '/.well-known', '/userinfo'].map((path) => [path, 'http://localhost:9000'])),
   },
 });

@@ -8,14 +8,13 @@ import type { KoaContextWithOIDC } from 'oidc-provider';
 import { createProvider } from '../oidc/provider.ts';
 import { purgeExpired } from '../oidc/adapter.ts';
 import { createSessionService } from '../oidc/sessions.ts';
-import { PAGE_CSP, html, page } from '../oidc/views.ts';
 import type { Runtime } from '../runtime.ts';
 import { registerErrorHandler } from './plugins/errors.ts';
 import type { AccessResolver } from '../directory/access.ts';
 import { BUILTIN_CLIENT_IDS } from '../directory/console-app.ts';
 import type { BuiltinClientToken } from './plugins/api-auth.ts';
 import { registerApi } from './routes/api/index.ts';
-import { registerConsole } from './routes/console.ts';
+import { registerWebApps } from './routes/web-apps.ts';
 import { registerFederationRoutes } from './routes/federation.ts';
 import { registerInteractionRoutes } from './routes/interactions.ts';
 import { registerScim } from './routes/scim.ts';
@@ -25,7 +24,7 @@ export interface AppOptions {
   keyPollIntervalMs?: number;
   purgeIntervalMs?: number;
   logLevel?: string;
-  /** Where the built admin console is (default web/dist). */
+  /** Where the built web apps (user portal, admin console) are (default web/dist). */
   consoleDist?: string;
 }
 
@@ -209,20 +208,9 @@ export async function buildApp(runtime: Runtime, options: AppOptions = {}): Prom
   }
   await registerApi(app, { directory, runtime, builtinClientToken, sessions });
   await registerScim(app, { directory, runtime });
-  await registerConsole(app, { issuer: config.issuer, ...(options.consoleDist ? { dist: options.consoleDist } : {}) });
+  // The user portal at the issuer's root (which replaces the old "Gatehouse is running" page) and the admin console at /admin.
+  await registerWebApps(app, { issuer: config.issuer, ...(options.consoleDist ? { dist: options.consoleDist } : {}) });
 
-  app.get('/', async (_request, reply) => {
-    const discovery = `${config.issuer}/.well-known/openid-configuration`;
-    return reply
-      .header('Content-Security-Policy', PAGE_CSP)
-      .type('text/html; charset=utf-8')
-      .send(
-        page(
-          'Gatehouse',
-          `<h1>Gatehouse is running</h1><p>Point your applications at this issuer.</p><dl><dt>Issuer</dt><dd>${html(config.issuer)}</dd><dt>Discovery</dt><dd>${html(discovery)}</dd></dl>`,
-        ),
-      );
-  });
   app.get('/healthz', async () => ({ status: 'ok' }));
   return app;
 }

@@ -51,7 +51,8 @@ describe('Admin console files', () => {
 
   test('hashed assets are cached for good and compressed; unknown files are a 404', async () => {
     const html = await (await get('/admin/')).text();
-    const script = /<script type="module" crossorigin src="(\/admin\/assets\/[^"]+\.js)"/.exec(html)?.[1];
+    // The console and the portal share one build's hashed assets, at /assets/.
+    const script = /<script type="module" crossorigin src="(\/assets\/[^"]+\.js)"/.exec(html)?.[1];
     assert.ok(script, 'the page loads a hashed script');
     const plain = await get(script);
     assert.equal(plain.status, 200);
@@ -68,7 +69,7 @@ describe('Admin console files', () => {
     assert.ok(etag);
     assert.equal((await get(script, { 'if-none-match': etag })).status, 304);
 
-    for (const missing of ['/admin/assets/nothing-here.js', '/admin/nothing.png']) {
+    for (const missing of ['/assets/nothing-here.js', '/admin/assets/nothing-here.js', '/admin/nothing.png']) {
       const response = await get(missing);
       assert.equal(response.status, 404, missing);
       assert.equal(((await response.json()) as { code: string }).code, 'request.not_found');
