@@ -11,6 +11,8 @@ export interface Settings {
   id_token_ttl: number;
   session_ttl: number;
   password_min_length: number;
+  /** People may change their own display name in the user portal (the other directory fields stay the administrators'). */
+  users_may_edit_displayname: boolean;
 }
 
 export const DEFAULT_SETTINGS: Settings = {
@@ -19,9 +21,15 @@ export const DEFAULT_SETTINGS: Settings = {
   id_token_ttl: 3600,
   session_ttl: 14 * 24 * 3600,
   password_min_length: MIN_PASSWORD_LENGTH,
+  users_may_edit_displayname: false,
 };
 
-const RANGES: Record<Exclude<keyof Settings, 'organisation_name'>, [number, number]> = {
+/** The settings that are switches, on or off. */
+const SWITCHES: readonly (keyof Settings)[] = ['users_may_edit_displayname'];
+
+type NumericSetting = Exclude<keyof Settings, 'organisation_name' | 'users_may_edit_displayname'>;
+
+const RANGES: Record<NumericSetting, [number, number]> = {
   access_token_ttl: [60, 24 * 3600],
   id_token_ttl: [60, 24 * 3600],
   session_ttl: [300, 90 * 24 * 3600],
@@ -36,6 +44,10 @@ function validate(changes: Partial<Settings>): void {
       if (typeof value !== 'string' || !value.trim() || value.length > 128) {
         throw invalid('settings.invalid', 'The organisation name has 1-128 characters.', name);
       }
+      continue;
+    }
+    if (SWITCHES.includes(name as keyof Settings)) {
+      if (typeof value !== 'boolean') throw invalid('settings.invalid', `${name} is true or false.`, name);
       continue;
     }
     const range = RANGES[name as keyof typeof RANGES];
@@ -85,7 +97,7 @@ export function createSettingsStore(db: Kysely<Database>) {
 export type SettingsStore = ReturnType<typeof createSettingsStore>;
 
 /** The allowed range of a numeric setting, as validation applies it. */
-export function settingRange(name: Exclude<keyof Settings, 'organisation_name'>): { minimum: number; maximum: number } {
+export function settingRange(name: NumericSetting): { minimum: number; maximum: number } {
   const [minimum, maximum] = RANGES[name];
   return { minimum, maximum: name === 'password_min_length' ? Math.min(maximum, MAX_PASSWORD_LENGTH) : maximum };
 }

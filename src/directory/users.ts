@@ -208,6 +208,7 @@ export function createUserStore(db: Kysely<Database>) {
         state,
         account_locked: 0,
         password_hash: input.password === undefined ? null : await hashPassword(input.password),
+        password_changed_at: input.password === undefined ? null : now,
         failed_logins: 0,
         attributes: JSON.stringify(input.attributes ?? {}),
         role: input.role ?? null,
@@ -271,6 +272,12 @@ export function createUserStore(db: Kysely<Database>) {
       return rows.map(toUser);
     },
 
+    /** When the person's password was last set (null: never, or before Gatehouse recorded it). */
+    async passwordChangedAt(id: string): Promise<string | null> {
+      const row = await db.selectFrom('users').select('password_changed_at').where('id', '=', id).executeTakeFirst();
+      return row?.password_changed_at ?? null;
+    },
+
     async byId(id: string): Promise<User | undefined> {
       const row = await db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
       return row && toUser(row);
@@ -278,7 +285,7 @@ export function createUserStore(db: Kysely<Database>) {
 
     async setPassword(ref: string, password: string): Promise<User> {
       checkPassword(password, await minPasswordLength());
-      return update(ref, { password_hash: await hashPassword(password), failed_logins: 0 });
+      return update(ref, { password_hash: await hashPassword(password), password_changed_at: nowIso(), failed_logins: 0 });
     },
 
     /** Changes profile fields; a username or email keeps to the rules and stays unique. */

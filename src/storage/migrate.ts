@@ -12,6 +12,7 @@ import * as sessionIdsSealed from './migrations/008_session_ids_sealed.ts';
 import * as federation from './migrations/009_federation.ts';
 import * as appPortal from './migrations/010_app_portal.ts';
 import * as sessionActivity from './migrations/011_session_activity.ts';
+import * as passwordChangedAt from './migrations/012_password_changed_at.ts';
 import * as scim from './migrations/013_scim.ts';
 import type { Database } from './schema.ts';
 
@@ -35,6 +36,7 @@ export const migrations: readonly Migration[] = [
   { version: 9, name: 'federation', up: federation.up },
   { version: 10, name: 'app_portal', up: appPortal.up },
   { version: 11, name: 'session_activity', up: sessionActivity.up },
+  { version: 12, name: 'password_changed_at', up: passwordChangedAt.up },
   { version: 13, name: 'scim', up: scim.up },
 ];
 

@@ -13,6 +13,8 @@ export interface UsersTable {
   state: string;
   account_locked: number;
   password_hash: string | null;
+  /** When the password was last set (migration 012); null before that was recorded, or without one. */
+  password_changed_at: string | null;
   failed_logins: number;
   attributes: string;
   role: string | null;

@@ -12,7 +12,7 @@ import { registerAuditRoutes } from './audit.ts';
 import { FEDERATION_SCHEMAS, registerFederationRoutes } from './federation.ts';
 import { registerGroupRoutes } from './groups.ts';
 import { registerJumpCloudRoutes } from './jumpcloud.ts';
-import { registerSelfServiceRoutes } from './me.ts';
+import { SELF_SERVICE_SCHEMAS, registerSelfServiceRoutes } from './me.ts';
 import { SELF_SESSION_SCHEMAS, recordSessionUse, registerSelfSessionRoutes } from './me-sessions.ts';
 import { registerSecurityRoutes } from './security.ts';
 import { registerSettingsRoutes } from './settings.ts';
@@ -56,7 +56,7 @@ export async function registerApi(app: FastifyInstance, deps: ApiDependencies): 
     // Everything under /api is documented (the JumpCloud-compatible routes too); pages and the protocol are not.
     transform: ({ schema, url, route }) => ({ schema: { ...schema, hide: schema?.hide || !url.startsWith('/api/') || url.startsWith('/api/docs') } as typeof schema, url, route }),
   });
-  for (const schema of [...SHARED_SCHEMAS, ...FEDERATION_SCHEMAS, ...SELF_SESSION_SCHEMAS]) app.addSchema(schema);
+  for (const schema of [...SHARED_SCHEMAS, ...FEDERATION_SCHEMAS, ...SELF_SESSION_SCHEMAS, ...SELF_SERVICE_SCHEMAS]) app.addSchema(schema);
 
   const auth = createApiAuthenticator(deps.directory, deps.builtinClientToken ? { builtinClientToken: deps.builtinClientToken } : {});
   await app.register(
@@ -66,8 +66,8 @@ export async function registerApi(app: FastifyInstance, deps: ApiDependencies): 
       // Every route below, the JumpCloud-compatible ones included, and any added later.
       refuseUnusableText(api);
       if (deps.sessions) recordSessionUse(api, deps.sessions);
-      registerUserRoutes(api, deps.directory, auth);
-      registerSelfServiceRoutes(api, deps.directory, auth);
+      registerUserRoutes(api, deps.directory, auth, deps.runtime.config.issuer);
+      registerSelfServiceRoutes(api, deps.directory, auth, deps.runtime.config.issuer);
       if (deps.sessions) registerSelfSessionRoutes(api, deps.directory, deps.sessions, auth);
       registerGroupRoutes(api, deps.directory, auth);
       registerAppRoutes(api, deps, auth);

@@ -252,13 +252,14 @@ export const settingsProperties = {
   id_token_ttl: ttl('id_token_ttl', 'ID-token lifetime in seconds.'),
   session_ttl: ttl('session_ttl', 'Sign-in session lifetime in seconds.'),
   password_min_length: { type: 'integer', ...settingRange('password_min_length'), description: 'Minimum length of passwords set from now on.' },
+  users_may_edit_displayname: { type: 'boolean', description: 'People may change their own display name in the user portal. Off by default.' },
 } as const;
 
 export const settingsSchema = {
   $id: 'Settings',
   type: 'object',
   additionalProperties: false,
-  required: ['organisation_name', 'access_token_ttl', 'id_token_ttl', 'session_ttl', 'password_min_length'],
+  required: ['organisation_name', 'access_token_ttl', 'id_token_ttl', 'session_ttl', 'password_min_length', 'users_may_edit_displayname'],
   properties: settingsProperties,
 } as const;
 

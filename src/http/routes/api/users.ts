@@ -6,6 +6,7 @@ import { DomainError } from '../../../directory/errors.ts';
 import type { CreateUserInput, User, UserChanges } from '../../../directory/users.ts';
 import { refuseExternallyManagedPassword } from '../../../federation/routing.ts';
 import { type ApiAuthenticator, assertMayActOn, can, principalOf } from '../../plugins/api-auth.ts';
+import { userPortalApps } from './me.ts';
 import { ROLE_VALUES, errorResponses, groupSchema, idParams, pageOf, pageQueryProperties, ref, userSchema } from './schemas.ts';
 
 const userTarget = (user: User) => ({ type: 'user', id: user.id, name: user.username });
@@ -35,7 +36,7 @@ const listedUser = {
   },
 } as const;
 
-export function registerUserRoutes(app: FastifyInstance, directory: Directory, auth: ApiAuthenticator): void {
+export function registerUserRoutes(app: FastifyInstance, directory: Directory, auth: ApiAuthenticator, issuer: string): void {
   const tags = ['Users'];
 
   app.get(
@@ -248,6 +249,21 @@ export function registerUserRoutes(app: FastifyInstance, directory: Directory, a
       schema: { tags, summary: 'The groups a user belongs to', description: 'Always includes the built-in All Users group.', params: idParams, response: { 200: { type: 'array', items: groupSchemaRef }, ...errorResponses } },
     },
     async (request) => directory.groups.groupsOf((await directory.users.get(request.params.id)).id),
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/users/:id/portal-apps',
+    {
+      preValidation: auth.require('read'),
+      schema: {
+        tags,
+        summary: 'The apps a user sees in the User Portal',
+        description: 'Exactly the tiles of their portal (GET /api/me/apps): active apps bound to a group of theirs, with a Login URL and shown in the portal. None while the user can’t sign in (suspended, staged, locked).',
+        params: idParams,
+        response: { 200: ref('SelfAppList'), ...errorResponses },
+      },
+    },
+    async (request) => userPortalApps(directory, issuer, (await directory.users.get(request.params.id)).id),
   );
 }
 
