@@ -170,8 +170,9 @@ export function createSessionService(deps: SessionServiceDependencies) {
     if (session?.accountId === accountId) await session.destroy();
     // A row the model couldn't open (sealed under another secret) or saved again meanwhile goes too.
     await db.deleteFrom('oidc_payloads').where('model', '=', 'Session').where('uid', '=', row.uid).where('account_id', '=', accountId).execute();
+    // Ended for good: the call that ended it (its own session's last) writes nothing back.
+    lastWritten.set(row.uid, Number.POSITIVE_INFINITY);
     await db.deleteFrom('session_activity').where('session_uid', '=', row.uid).execute();
-    lastWritten.delete(row.uid);
     return signedOut;
   }
 

@@ -192,6 +192,10 @@ for (const { kind, skip } of DATABASE_KINDS) {
       assert.equal(ended.status, 204, ended.text);
       assert.equal(await signsInSilently(laptop), false);
       assert.equal((await asToken(signedIn.accessToken, 'GET', '/api/me/sessions')).status, 401);
+      // What was recorded of it went with it, and the call that ended it did not write it back.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const { db } = gatehouse.runtime.storage;
+      assert.equal(await db.selectFrom('session_activity').select('session_uid').where('session_uid', '=', current.id).executeTakeFirst(), undefined);
     });
 
     test('sign out everywhere: every session and every grant, refresh tokens too; signing in again works', async () => {
