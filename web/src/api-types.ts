@@ -10027,10 +10027,7 @@ export interface components {
             may_edit_displayname: boolean;
             organisation_name: string;
             password: {
-                /**
-                 * Format: date-time
-                 * @description When it was last set; null when never, or before Gatehouse recorded it.
-                 */
+                /** @description When it was last set; null when never, or before Gatehouse recorded it. */
                 changed_at: string | null;
                 /** @description That identity provider’s name. */
                 managed_by: string | null;
