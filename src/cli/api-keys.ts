@@ -17,15 +17,17 @@ const create: CommandSpec = {
     owner: { type: 'string', required: true, value: 'USER', description: 'The administrator the key acts as (id, username or email); it has their role.' },
     name: { type: 'string', required: true, value: 'NAME', description: 'What the key is for, e.g. terraform.' },
     'read-only': { type: 'boolean', description: 'The key may only read, whatever the owner’s role (always so for a read_only owner).' },
+    scim: { type: 'boolean', description: 'A key for a SCIM provisioning client (Entra ID, Okta…): it works only under <issuer>/scim/v2, never on /api.' },
     'expires-in': { type: 'string', value: 'DURATION', description: 'Stop working after 90d, 12h, 30m, 3600s… (default: never).' },
   },
-  notes: 'Use the key as "x-api-key: KEY" or "Authorization: Bearer KEY" on /api (documented at /api/docs).',
+  notes: 'Use the key as "x-api-key: KEY" or "Authorization: Bearer KEY" on /api (documented at /api/docs); a --scim key as the secret token of a SCIM client, with the tenant URL <issuer>/scim/v2.',
   async run(ctx) {
     const seconds = parseDuration(ctx, 'expires-in');
     if (seconds === 0) throw ctx.usage('--expires-in must be more than 0');
     const ownerRef = ctx.need('owner');
     const name = ctx.need('name');
-    const scope = ctx.flag('read-only') ? ('read_only' as const) : undefined;
+    if (ctx.flag('read-only') && ctx.flag('scim')) throw ctx.usage('--read-only and --scim do not go together');
+    const scope = ctx.flag('scim') ? ('scim' as const) : ctx.flag('read-only') ? ('read_only' as const) : undefined;
     const expires = seconds === undefined ? null : new Date(Date.now() + seconds * 1000).toISOString();
     // Loaded on use, like the rest of storage: help and usage errors stay quick.
     const { issueApiKey } = await import('../directory/api-keys.ts');
@@ -35,12 +37,16 @@ const create: CommandSpec = {
       (created) => ({ target: apiKeyTarget(created.apiKey), details: { owner: created.apiKey.owner.username, scope: created.apiKey.scope, expires: created.apiKey.expires } }),
       { type: 'api_key', name: `${ownerRef}/${name}` },
     );
+    const issuer = scope === 'scim' ? (await ctx.runtime()).config.issuer.replace(/\/$/, '') : '';
     const text = [
       `Created API key "${apiKey.name}" (id ${apiKey.id}) for ${apiKey.owner.username}: scope ${apiKey.scope}, ${apiKey.expires ? `expires ${apiKey.expires}` : 'never expires'}.`,
       `key  ${key}`,
-      'The key will not be shown again: store it now. Send it as "x-api-key: KEY" or "Authorization: Bearer KEY".',
+      ...(scope === 'scim' ? [`SCIM base URL  ${issuer}/scim/v2`] : []),
+      scope === 'scim'
+        ? 'The key will not be shown again: store it now. Give your provisioning client the SCIM base URL as its tenant URL and the key as its secret token.'
+        : 'The key will not be shown again: store it now. Send it as "x-api-key: KEY" or "Authorization: Bearer KEY".',
     ].join('\n');
-    return { data: { api_key: apiKey, key }, text };
+    return { data: { api_key: apiKey, key, ...(scope === 'scim' ? { scim_base_url: `${issuer}/scim/v2` } : {}) }, text };
   },
 };
 

@@ -89,7 +89,7 @@ export function registerSecurityRoutes(app: FastifyInstance, deps: ApiDependenci
         tags,
         summary: 'Create an API key',
         description:
-          'The key is in the response, once: store it then. Any administrator may create keys for themselves (with a read_write key); creating one for another administrator (`owner`) needs a role that manages security and covers theirs. A key never does more than its owner’s role: an owner who may only read gets only read_only keys.',
+          'The key is in the response, once: store it then. Any administrator may create keys for themselves (with a read_write key); creating one for another administrator (`owner`) needs a role that manages security and covers theirs. A key never does more than its owner’s role: an owner who may only read gets only read_only keys. A `scim` key is for a SCIM provisioning client (Entra ID, Okta…): it works only under `scim_base_url` (`<issuer>/scim/v2`), never on /api, and its owner’s role must allow changing users and groups.',
         body: {
           type: 'object',
           additionalProperties: false,
@@ -107,7 +107,11 @@ export function registerSecurityRoutes(app: FastifyInstance, deps: ApiDependenci
             type: 'object',
             additionalProperties: false,
             required: ['api_key', 'key'],
-            properties: { api_key: ref('ApiKey'), key: { type: 'string', description: 'The key itself. Shown only here.' } },
+            properties: {
+              api_key: ref('ApiKey'),
+              key: { type: 'string', description: 'The key itself. Shown only here.' },
+              scim_base_url: { type: 'string', description: 'For a scim key: the SCIM base URL (tenant URL) to give the provisioning client with the key.' },
+            },
           },
           ...errorResponses,
         },
@@ -126,7 +130,8 @@ export function registerSecurityRoutes(app: FastifyInstance, deps: ApiDependenci
         (created) => ({ target: apiKeyTarget(created.apiKey), details: { owner: owner.username, scope: created.apiKey.scope, expires: created.apiKey.expires } }),
         { type: 'api_key', name: `${owner.username}/${name}` },
       );
-      return reply.status(201).send({ api_key: apiKey, key });
+      const scimBaseUrl = apiKey.scope === 'scim' ? { scim_base_url: `${runtime.config.issuer.replace(/\/$/, '')}/scim/v2` } : {};
+      return reply.status(201).send({ api_key: apiKey, key, ...scimBaseUrl });
     },
   );
 
