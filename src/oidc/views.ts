@@ -16,6 +16,7 @@ button{width:100%;margin-top:24px;padding:11px;font:inherit;font-weight:600;colo
 button:hover{background:#2339a8}button.secondary{background:#fff;color:#2b4acb;border:1px solid #2b4acb;margin-top:12px}
 .error{padding:10px 12px;margin:16px 0 0;border-radius:8px;background:#fdecec;color:#9b1c1c}
 .app{display:flex;gap:10px;align-items:center;margin:0 0 8px;color:#4a5568}.app img{width:28px;height:28px}
+a.portal{display:block;margin-top:24px;padding:11px;text-align:center;font-weight:600;color:#fff;background:#2b4acb;border-radius:8px;text-decoration:none}a.portal:hover{background:#2339a8}a.portal:focus{outline:2px solid #1d2433;outline-offset:2px}
 p.or{margin-top:24px}dl{font-size:.85rem;color:#4a5568}dt{font-weight:600}dd{margin:0 0 8px;word-break:break-all}
 `;
 
@@ -107,14 +108,19 @@ export function selectAccountPage(options: { continueAction: string; loginAction
   );
 }
 
-export function noAccessPage(options: { action: string; csrf: string; app: AppView; username: string; explanation: string; brand?: string }): string {
+/**
+ * `portalUrl`: where the person's own apps are (the user portal), offered first, for those refused
+ * the admin console: going back to the console would only show its refusal again.
+ */
+export function noAccessPage(options: { action: string; csrf: string; app: AppView; username: string; explanation: string; brand?: string; portalUrl?: string }): string {
+  const portal = options.portalUrl ? `<a class="portal" href="${html(options.portalUrl)}">Go to your apps</a>\n` : '';
   return page(
     'No access',
     `<h1>You don't have access to ${html(options.app.label)}</h1>
 <p>You are signed in as <strong>${html(options.username)}</strong>, but ${html(options.explanation)}</p>
-<form method="post" action="${html(options.action)}">
+${portal}<form method="post" action="${html(options.action)}">
 <input type="hidden" name="csrf" value="${html(options.csrf)}">
-<button type="submit">Return to ${html(options.app.label)}</button>
+<button type="submit"${options.portalUrl ? ' class="secondary"' : ''}>Return to ${html(options.app.label)}</button>
 </form>`,
     options.brand,
   );

@@ -97,12 +97,21 @@ export function registerInteractionRoutes(app: FastifyInstance, deps: Interactio
       const reason = toConsole ? 'not_administrator' : 'not_assigned';
       if (request) await audit(request, user, { action: 'user.sign_in', target: await auditApp(params.client_id), outcome: 'failure', details: { reason } });
       const explanation = toConsole
-        ? 'only administrators can use the admin console. Ask an administrator to give you an administrator role.'
+        ? 'only administrators can use the admin console. Your own apps are in the user portal; ask an administrator if you need an administrator role.'
         : 'your administrator has not given you access to this application. Ask them to add you to a group assigned to it.';
       return sendPage(
         reply,
         403,
-        noAccessPage({ action: `${issuerOrigin}/interaction/${uid}/abort`, csrf: csrfToken(uid), app: app ?? { label: 'this application' }, username: user?.username ?? 'unknown', brand, explanation }),
+        noAccessPage({
+          action: `${issuerOrigin}/interaction/${uid}/abort`,
+          csrf: csrfToken(uid),
+          app: app ?? { label: 'this application' },
+          username: user?.username ?? 'unknown',
+          brand,
+          explanation,
+          // Every active person may use the portal: a refused administrator-to-be goes there, not back to the refusal.
+          ...(toConsole ? { portalUrl: `${deps.issuer.replace(/\/$/, '')}/` } : {}),
+        }),
       );
     }
     // The chooser, unless a name for another account was just typed (then its password step follows).

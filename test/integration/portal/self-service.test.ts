@@ -5,11 +5,13 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { CONSOLE_CLIENT_ID } from '../../../src/directory/console-app.ts';
 import { adminKey, call } from '../../helpers/api.ts';
-import { Browser } from '../../helpers/browser.ts';
+import { Browser, parseForms } from '../../helpers/browser.ts';
 import { DATABASE_KINDS } from '../../helpers/databases.ts';
 import { type TestGatehouse, startGatehouse } from '../../helpers/gatehouse.ts';
 import { portalSignIn } from '../../helpers/portal.ts';
+import { browse, discover, startAuthorization } from '../../helpers/rp.ts';
 
 const PASSWORD = 'portal-password-1';
 const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=', 'base64');
@@ -316,6 +318,29 @@ for (const { kind, skip } of DATABASE_KINDS) {
       const session = await portalSignIn(gatehouse, 'ivy', 'set-by-an-admin');
       const { changed_at: changedAt } = (await asToken(session.accessToken, 'GET', '/api/me/profile')).body.password;
       assert.ok(Math.abs(Date.parse(changedAt) - Date.now()) < 60_000, changedAt);
+    });
+
+    test('refused the admin console, a person is offered their apps in the portal instead of a dead end', async () => {
+      await person('nico');
+      const redirectUri = `${gatehouse.issuer}/admin/callback`;
+      const consoleRp = await discover({ issuer: gatehouse.issuer, clientId: CONSOLE_CLIENT_ID, authMethod: 'none', redirectUri });
+      const start = await startAuthorization(consoleRp, redirectUri, 'openid profile email');
+      const outcome = await browse(new Browser(), start.url, redirectUri, { username: 'nico', password: PASSWORD });
+      assert.equal(outcome.page?.status, 403);
+      const html = outcome.page?.html ?? '';
+      const link = html.match(/<a class="portal" href="([^"]+)">Go to your apps<\/a>/);
+      assert.ok(link, 'a link to the portal');
+      assert.equal(link[1], `${gatehouse.issuer}/`);
+      // Going back to the console is still there, as the second choice.
+      assert.equal(parseForms(html).length, 1);
+
+      // Another app's refusal sends the person back to that app, not to the portal.
+      const { app } = await gatehouse.directory.apps.create({ label: 'Unassigned', redirect_uris: ['https://unassigned.example.test/callback'], auth_method: 'none' });
+      const appRp = await discover({ issuer: gatehouse.issuer, clientId: app.client_id, authMethod: 'none', redirectUri: 'https://unassigned.example.test/callback' });
+      const appStart = await startAuthorization(appRp, 'https://unassigned.example.test/callback', 'openid');
+      const refused = await browse(new Browser(), appStart.url, 'https://unassigned.example.test/callback', { username: 'nico', password: PASSWORD });
+      assert.equal(refused.page?.status, 403);
+      assert.doesNotMatch(refused.page?.html ?? '', /Go to your apps/);
     });
 
     test('API keys are refused by every self-service route', async () => {
