@@ -145,12 +145,16 @@ describe('console: Security, Audit Log and Settings', () => {
     await accessToken.fill('30');
     await page.getByLabel('Access token lifetime unit').selectOption('minutes');
     assert.equal(await accessToken.getAttribute('aria-invalid'), null);
+    const displayNames = page.getByRole('switch', { name: 'People may edit their display name' });
+    assert.equal(await displayNames.isChecked(), false, 'off by default');
+    await displayNames.check();
     await page.getByRole('button', { name: 'Save settings' }).click();
     await page.getByText('Settings saved.').waitFor();
     const saved = await world.gatehouse.directory.settings.get();
     assert.equal(saved.organisation_name, 'Acme Corporation');
     assert.equal(saved.access_token_ttl, 1800);
     assert.equal(saved.id_token_ttl, 3600, 'fields left alone are not sent');
+    assert.equal(saved.users_may_edit_displayname, true);
 
     // A fresh browser on the console lands on Gatehouse's sign-in page, under the new name.
     const context = await world.chromium.newContext();

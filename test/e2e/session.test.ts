@@ -26,6 +26,8 @@ describe('Admin console sign-in (browser)', () => {
       await submitSignIn(page, 'nell');
       await page.getByRole('heading', { name: "You don't have access to Gatehouse Admin Console" }).waitFor();
       assert.match(await page.textContent('body') ?? '', /only administrators can use the admin console/);
+      // The sign-in page offers the person's own apps first (issue 11: no dead end).
+      assert.equal(await page.getByRole('link', { name: 'Go to your apps' }).getAttribute('href'), `${world.gatehouse.issuer}/`);
 
       // Going back to the console: it is told access_denied and says so, with a way out.
       await page.getByRole('button', { name: /Return to/ }).click();
@@ -33,6 +35,7 @@ describe('Admin console sign-in (browser)', () => {
       assert.equal(new URL(page.url()).pathname, '/admin/callback');
       assert.equal(await page.getByRole('navigation', { name: 'Main navigation' }).count(), 0, 'no console navigation');
       await page.getByRole('button', { name: 'Sign out and use another account' }).waitFor();
+      assert.equal(await page.getByRole('link', { name: 'Go to your apps' }).getAttribute('href'), `${world.gatehouse.issuer}/`);
     } finally {
       await context.close();
     }

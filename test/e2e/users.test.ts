@@ -152,4 +152,32 @@ describe('console: users', () => {
     await page.getByText('No applications').waitFor();
     assert.match(page.url(), new RegExp(`/admin/users/${bobId}\\?tab=apps$`));
   });
+
+  it('shows the apps a user sees in the User Portal, launch URLs included', async () => {
+    const directory = world.gatehouse.directory;
+    const engineering = await directory.groups.get('Engineering');
+    const { app: wiki } = await directory.apps.create({ label: 'Team Wiki', description: 'Notes and runbooks', redirect_uris: ['https://wiki.example.test/callback'], login_url: 'https://wiki.example.test/login' });
+    await directory.apps.bind(wiki.id, engineering.id);
+    const { app: hidden } = await directory.apps.create({ label: 'Hidden Tool', redirect_uris: ['https://hidden.example.test/callback'], login_url: 'https://hidden.example.test/', show_in_portal: false });
+    await directory.apps.bind(hidden.id, engineering.id);
+
+    const { page } = await world.signIn('rosa', { path: `/users/${bobId}` });
+    await page.getByRole('tab', { name: 'User Portal' }).click();
+    const table = page.getByRole('table', { name: 'Apps in the User Portal' });
+    await table.getByRole('link', { name: 'Team Wiki' }).waitFor();
+    await table.getByText('Notes and runbooks').waitFor();
+    await table.getByText(`https://wiki.example.test/login?iss=${encodeURIComponent(world.gatehouse.issuer)}`).waitFor();
+    assert.equal(await table.getByText('Hidden Tool').count(), 0, 'an app hidden from the portal is not listed');
+    assert.match(page.url(), new RegExp(`/admin/users/${bobId}\\?tab=portal$`));
+
+    // A suspended user's portal is empty, and the tab says why.
+    await directory.users.suspend(bobId);
+    try {
+      await page.reload();
+      await page.getByText('No apps in the User Portal').waitFor();
+      await page.getByText(/can't sign in right now \(suspended\)/).waitFor();
+    } finally {
+      await directory.users.activate(bobId);
+    }
+  });
 });

@@ -1,8 +1,9 @@
-import { Button, Center, Loader, Stack, Text, Title } from '@mantine/core';
+import { Button, Center, Group, Loader, Stack, Text, Title } from '@mantine/core';
 import { useQuery } from '@tanstack/react-query';
 import { createContext, type ReactNode, useContext, useEffect } from 'react';
 import { ApiError, api } from './api.ts';
 import { accessToken, signIn, signOut } from './auth.ts';
+import { config } from './config.ts';
 import type { Me, Permission } from './types.ts';
 
 interface SessionValue {
@@ -38,17 +39,23 @@ export function FullPageMessage({ title, children, action }: { title: string; ch
   );
 }
 
+/** Not a dead end: everyone who may sign in has the user portal, with their own apps. */
 export function NoAccess({ message }: { message?: string }) {
   return (
     <FullPageMessage
       title="You don't have access to the admin console"
       action={
-        <Button onClick={() => void signOut()} variant="light">
-          Sign out and use another account
-        </Button>
+        <Group gap="sm">
+          <Button component="a" href={`${config.issuer}/`}>
+            Go to your apps
+          </Button>
+          <Button onClick={() => void signOut()} variant="light">
+            Sign out and use another account
+          </Button>
+        </Group>
       }
     >
-      {message ?? 'Only people with an administrator role can use the admin console. Ask an administrator to give you a role.'}
+      {message ?? 'Only people with an administrator role can use the admin console. Your own apps are in the user portal; ask an administrator if you need a role.'}
     </FullPageMessage>
   );
 }

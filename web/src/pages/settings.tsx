@@ -1,4 +1,4 @@
-import { Alert, Button, Group, NativeSelect, NumberInput, Paper, Skeleton, Stack, Text, TextInput, Title } from '@mantine/core';
+import { Alert, Button, Group, NativeSelect, NumberInput, Paper, Skeleton, Stack, Switch, Text, TextInput, Title } from '@mantine/core';
 import { type UseFormReturnType, useForm } from '@mantine/form';
 import { IconLock } from '@tabler/icons-react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
@@ -27,6 +27,7 @@ interface SettingsForm {
   id_token_ttl: Duration;
   session_ttl: Duration;
   password_min_length: number | string;
+  users_may_edit_displayname: boolean;
 }
 
 /** Bounds of the settings, read from the API's own schema (GET /api/openapi.json) so the console never drifts from the server. */
@@ -83,6 +84,7 @@ const toForm = (settings: Settings): SettingsForm => ({
   id_token_ttl: toDuration(settings.id_token_ttl),
   session_ttl: toDuration(settings.session_ttl),
   password_min_length: settings.password_min_length,
+  users_may_edit_displayname: settings.users_may_edit_displayname,
 });
 
 /** Settings: organisation-wide. Only Administrators with Billing may see or change them (the API refuses everyone else). */
@@ -178,6 +180,7 @@ function SettingsEditor({ settings, limits }: { settings: Settings; limits: Sett
       if (seconds !== settings[name]) changed[name] = seconds;
     }
     if (Number(values.password_min_length) !== settings.password_min_length) changed.password_min_length = Number(values.password_min_length);
+    if (values.users_may_edit_displayname !== settings.users_may_edit_displayname) changed.users_may_edit_displayname = values.users_may_edit_displayname;
     return changed;
   };
 
@@ -224,6 +227,13 @@ function SettingsEditor({ settings, limits }: { settings: Settings; limits: Sett
             clampBehavior="none"
             maw={240}
             {...form.getInputProps('password_min_length')}
+          />
+        </Section>
+        <Section title="User Portal" description="What people may change about themselves in the user portal. Everything else in their profile stays yours to manage.">
+          <Switch
+            label="People may edit their display name"
+            description="Off: the display name is shown read-only in the portal, as the other directory fields are."
+            {...form.getInputProps('users_may_edit_displayname', { type: 'checkbox' })}
           />
         </Section>
         <Group justify="flex-end">

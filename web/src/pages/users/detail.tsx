@@ -1,7 +1,7 @@
 import { Alert, Anchor, Breadcrumbs, Button, DataList, Group, Loader, Select, SimpleGrid, Stack, Text } from '@mantine/core';
 import { useForm } from '@mantine/form';
 import { useDisclosure } from '@mantine/hooks';
-import { IconApps, IconId, IconInfoCircle, IconKey, IconLink, IconLockOpen, IconPlayerPause, IconPlayerPlay, IconTrash, IconUsersGroup } from '@tabler/icons-react';
+import { IconApps, IconId, IconInfoCircle, IconKey, IconLayoutGrid, IconLink, IconLockOpen, IconPlayerPause, IconPlayerPlay, IconTrash, IconUsersGroup } from '@tabler/icons-react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link, useNavigate, useParams } from 'react-router';
 import { ApiError, api } from '../../api.ts';
@@ -13,6 +13,7 @@ import { useSession } from '../../session.tsx';
 import { ROLE_LABELS, type Role, type User, roleCovers } from '../../types.ts';
 import { ExternallyManagedNotice, LinkedIdentitiesSection, useUserIdentities } from './identities.tsx';
 import { UserAppsTab, UserGroupsTab } from './membership.tsx';
+import { UserPortalTab } from './portal-apps.tsx';
 import { ResetPasswordModal } from './password.tsx';
 import { ProfileForm, ProfileView, Section, profileKey } from './profile.tsx';
 import { LockedBadge, NO_ROLE, RoleBadge, STATE_DESCRIPTIONS, roleOptions, showUserErrors, userKeys } from './shared.tsx';
@@ -86,6 +87,7 @@ export function UserPage() {
           { value: 'details', label: 'Details', icon: <IconId size={16} />, panel: <DetailsTab user={current} /> },
           { value: 'groups', label: 'User Groups', icon: <IconUsersGroup size={16} />, panel: <UserGroupsTab user={current} /> },
           { value: 'apps', label: 'Applications', icon: <IconApps size={16} />, panel: <UserAppsTab user={current} /> },
+          { value: 'portal', label: 'User Portal', icon: <IconLayoutGrid size={16} />, panel: <UserPortalTab user={current} /> },
           { value: 'identities', label: 'Linked Identities', icon: <IconLink size={16} />, panel: <LinkedIdentitiesSection user={current} /> },
         ]}
       />
