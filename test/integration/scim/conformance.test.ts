@@ -30,7 +30,7 @@ for (const { kind, skip } of DATABASE_KINDS) {
         ['Grace', 'Hopper'],
         ['Edsger', 'Dijkstra'],
         ['Barbara', 'Liskov'],
-      ]) {
+      ] as const) {
         const userName = `${prefix}.${given.toLowerCase()}@example.com`;
         const email = `${given.toLowerCase()}.${family.toLowerCase()}@${prefix}.example.org`;
         const created = await req('POST', '/Users', { schemas: [USER], userName, name: { givenName: given, familyName: family }, displayName: `${given} ${family}`, emails: [{ type: 'work', primary: true, value: email }], externalId: `ext-${given}` });
