@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { CONSOLE_CLIENT_ID } from '../../../src/directory/console-app.ts';
+import { launchUrl } from '../../../src/directory/portal.ts';
 import { adminKey, call } from '../../helpers/api.ts';
 import { Browser, parseForms } from '../../helpers/browser.ts';
 import { DATABASE_KINDS } from '../../helpers/databases.ts';
@@ -15,6 +16,16 @@ import { browse, discover, startAuthorization } from '../../helpers/rp.ts';
 
 const PASSWORD = 'portal-password-1';
 const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=', 'base64');
+
+test('launch URLs: iss appended to the query as written, replacing one already there, or left off', () => {
+  const issuer = 'https://id.example.com';
+  assert.equal(launchUrl('https://app.example/login', issuer, true), 'https://app.example/login?iss=https%3A%2F%2Fid.example.com');
+  assert.equal(launchUrl('https://app.example/login?', issuer, true), 'https://app.example/login?iss=https%3A%2F%2Fid.example.com');
+  assert.equal(launchUrl('https://app.example/sso?a=1&b=x%20y&flag', issuer, true), 'https://app.example/sso?a=1&b=x%20y&flag&iss=https%3A%2F%2Fid.example.com');
+  assert.equal(new URL(launchUrl('https://app.example/sso?iss=https://other.example&a=1', issuer, true)).searchParams.getAll('iss').join(), issuer);
+  assert.equal(launchUrl('com.example.app:/start?x=1', issuer, true), 'com.example.app:/start?x=1&iss=https%3A%2F%2Fid.example.com');
+  assert.equal(launchUrl('https://app.example/sso?a=1', issuer, false), 'https://app.example/sso?a=1');
+});
 
 for (const { kind, skip } of DATABASE_KINDS) {
   describe(`User portal self-service API (${kind})`, { skip }, () => {
