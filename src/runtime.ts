@@ -1,4 +1,5 @@
 import type { Config } from './config/config.ts';
+import { type FactorStore, createFactorStore } from './authn/factors.ts';
 import { type Directory, createDirectory } from './directory/index.ts';
 import { type KeyStore, createKeyStore } from './oidc/keys.ts';
 import { loadSecretKey } from './oidc/secret-key.ts';
@@ -10,6 +11,8 @@ export interface Runtime {
   storage: Storage;
   directory: Directory;
   keys: KeyStore;
+  /** People's second factors (TOTP, recovery codes). */
+  factors: FactorStore;
   secret: Buffer;
   close(): Promise<void>;
 }
@@ -19,5 +22,5 @@ export async function openRuntime(config: Config): Promise<Runtime> {
   const secret = loadSecretKey(config.dataDir, config.secretKey);
   const keys = createKeyStore(storage.db, storage.dialect, secret);
   await keys.ensure();
-  return { config, storage, directory: createDirectory(storage.db, storage.write, secret), keys, secret, close: () => storage.close() };
+  return { config, storage, directory: createDirectory(storage.db, storage.write, secret), keys, factors: createFactorStore(storage.db, secret), secret, close: () => storage.close() };
 }

@@ -54,6 +54,15 @@ export type SignInResult =
   | { ok: true; user: User }
   | { ok: false; reason: 'bad_credentials' | 'locked' | 'suspended' | 'staged' };
 
+export interface SignInOptions {
+  /**
+   * Whether the person must still prove a second factor. If so, a right password keeps its try
+   * counted: only the whole sign-in (secondFactorAttempt) gives it back, so that someone holding the
+   * password can't reset the lockout count between guesses at the code.
+   */
+  secondFactorPending?: (userId: string) => Promise<boolean>;
+}
+
 type UserRow = Selectable<UsersTable>;
 
 export function toUser(row: UserRow): User {
@@ -362,7 +371,7 @@ export function createUserStore(db: Kysely<Database>) {
      * try left locks the account and is refused unchecked, right password or not; it still spends an
      * argon2 verify (of the decoy), so that its answer takes as long as a checked one.
      */
-    async signIn(login: string, password: string): Promise<SignInResult> {
+    async signIn(login: string, password: string, options: SignInOptions = {}): Promise<SignInResult> {
       const key = login.trim().toLowerCase();
       // No stored name contains NUL, and PostgreSQL refuses to compare text with one.
       const row = key && !key.includes('\u0000')
@@ -394,6 +403,13 @@ export function createUserStore(db: Kysely<Database>) {
         await lockIfSpent();
         return { ok: false, reason: 'bad_credentials' };
       }
+      if (await options.secondFactorPending?.(id)) {
+        const held = await db.selectFrom('users').selectAll().where('id', '=', id).where('account_locked', '=', 0).executeTakeFirst();
+        if (!held) return { ok: false, reason: 'locked' };
+        if (held.state === 'SUSPENDED') return { ok: false, reason: 'suspended' };
+        if (held.state === 'STAGED') return { ok: false, reason: 'staged' };
+        return { ok: true, user: toUser(held) };
+      }
       const current = await db
         .updateTable('users')
         .set({ failed_logins: 0 })
@@ -405,6 +421,33 @@ export function createUserStore(db: Kysely<Database>) {
       if (current.state === 'SUSPENDED') return { ok: false, reason: 'suspended' };
       if (current.state === 'STAGED') return { ok: false, reason: 'staged' };
       return { ok: true, user: toUser(current) };
+    },
+
+    /**
+     * The second step of a sign-in, under the same lockout as passwords: the attempt reserves a try
+     * first (a conditional UPDATE, so parallel guesses can't outrun it), `verify` checks the factor,
+     * and only success gives the tries back. Refused unchecked when the account is locked or spent.
+     */
+    async secondFactorAttempt(userId: string, verify: () => Promise<boolean>): Promise<{ ok: true; user: User } | { ok: false; reason: 'bad_credentials' | 'locked' }> {
+      const reserved = await db
+        .updateTable('users')
+        .set((eb) => ({ failed_logins: eb('failed_logins', '+', 1) }))
+        .where('id', '=', userId)
+        .where('account_locked', '=', 0)
+        .where('failed_logins', '<', LOCKOUT_THRESHOLD)
+        .executeTakeFirst();
+      const lockIfSpent = () =>
+        db.updateTable('users').set({ account_locked: 1 }).where('id', '=', userId).where('failed_logins', '>=', LOCKOUT_THRESHOLD).where('account_locked', '=', 0).execute();
+      if (Number(reserved.numUpdatedRows) !== 1) {
+        await lockIfSpent();
+        return { ok: false, reason: 'locked' };
+      }
+      if (!(await verify())) {
+        await lockIfSpent();
+        return { ok: false, reason: 'bad_credentials' };
+      }
+      const current = await db.updateTable('users').set({ failed_logins: 0 }).where('id', '=', userId).where('account_locked', '=', 0).returningAll().executeTakeFirst();
+      return current ? { ok: true, user: toUser(current) } : { ok: false, reason: 'locked' };
     },
 
     /**

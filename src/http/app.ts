@@ -193,6 +193,7 @@ export async function buildApp(runtime: Runtime, options: AppOptions = {}): Prom
     secret: runtime.secret,
     issuer: config.issuer,
     federation,
+    factors: runtime.factors,
   });
   // The admin console and the user portal call the API with the access token Gatehouse issued them.
   // The token's grant is looked up too: the adapter re-checks access there (active, unlocked, and for

@@ -82,11 +82,15 @@ export function createFindAccount(access: AccessResolver): FindAccount {
       claims: async (use: string) => {
         const claims: ClaimsWithApp = standardClaims(user);
         if (decision.allowed) claims[APP_CLAIMS] = appClaims(decision);
-        // After a federated sign-in the ID token says where (`idp`, the provider's name) and how the
-        // upstream authenticated the person (its `amr`, kept on the session and the code), which
-        // oidc-provider would otherwise leave out unless the app asked for it by the claims parameter.
-        const idp = use === 'id_token' ? identityProviderOf(ctx) : undefined;
-        if (idp) claims[APP_CLAIMS] = { ...claims[APP_CLAIMS], idp, ...(token?.amr?.length ? { amr: token.amr } : {}) };
+        // The ID token says how the person authenticated (`amr`, RFC 8176, kept on the session and
+        // the code: pwd, otp, mfa… or what the upstream said) and, after a federated sign-in, where
+        // (`idp`, the provider's name); oidc-provider would otherwise leave `amr` out unless the app
+        // asked for it by the claims parameter.
+        if (use === 'id_token') {
+          const idp = identityProviderOf(ctx);
+          const amr = token?.amr?.length ? token.amr : undefined;
+          if (idp || amr) claims[APP_CLAIMS] = { ...claims[APP_CLAIMS], ...(idp ? { idp } : {}), ...(amr ? { amr } : {}) };
+        }
         return claims;
       },
     };

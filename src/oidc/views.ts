@@ -17,7 +17,7 @@ button:hover{background:#2339a8}button.secondary{background:#fff;color:#2b4acb;b
 .error{padding:10px 12px;margin:16px 0 0;border-radius:8px;background:#fdecec;color:#9b1c1c}
 .app{display:flex;gap:10px;align-items:center;margin:0 0 8px;color:#4a5568}.app img{width:28px;height:28px}
 a.portal{display:block;margin-top:24px;padding:11px;text-align:center;font-weight:600;color:#fff;background:#2b4acb;border-radius:8px;text-decoration:none}a.portal:hover{background:#2339a8}a.portal:focus{outline:2px solid #1d2433;outline-offset:2px}
-p.or{margin-top:24px}dl{font-size:.85rem;color:#4a5568}dt{font-weight:600}dd{margin:0 0 8px;word-break:break-all}
+p.or{margin-top:24px}p.hint{font-size:.875rem;margin:6px 0 0}a.button{display:block;text-align:center;padding:11px;font-weight:600;color:#fff;background:#2b4acb;border-radius:8px;text-decoration:none}dl{font-size:.85rem;color:#4a5568}dt{font-weight:600}dd{margin:0 0 8px;word-break:break-all}
 `;
 
 /** The page CSP allows exactly this stylesheet and no script at all. */
@@ -81,6 +81,36 @@ export function signInPage(options: { action: string; csrf: string; app?: AppVie
 </form>`,
     options.brand,
   );
+}
+
+/**
+ * The second step, after a right password, for people who set up an authenticator app: its code, or
+ * one of their recovery codes in the same field (the hint says so, for someone who lost their phone).
+ */
+export function secondFactorPage(options: { action: string; csrf: string; app?: AppView; username: string; error?: string; brand?: string }): string {
+  const error = options.error ? `<div class="error" role="alert">${html(options.error)}</div>` : '';
+  return page(
+    'Two-step verification',
+    `<h1>Two-step verification</h1>${appLine(options.app)}${error}
+<p class="who">Signing in as <strong>${html(options.username)}</strong></p>
+<form method="post" action="${html(options.action)}" autocomplete="off">
+<input type="hidden" name="csrf" value="${html(options.csrf)}">
+<label for="code">Code from your authenticator app</label>
+<input id="code" name="code" type="text" inputmode="numeric" autocomplete="one-time-code" autocapitalize="none" spellcheck="false" required maxlength="32" aria-describedby="code-hint" autofocus>
+<p id="code-hint" class="hint">No access to your app? Enter one of your recovery codes instead.</p>
+<button type="submit">Verify</button>
+</form>`,
+    options.brand,
+  );
+}
+
+/** After a recovery code: how many are left, before going on (each one works once). */
+export function recoveryCodeUsedPage(options: { continueUrl: string; remaining: number; brand?: string }): string {
+  const left =
+    options.remaining === 0
+      ? 'That was your last recovery code. Create new ones in your user portal (Security) now.'
+      : `You have ${options.remaining} recovery code${options.remaining === 1 ? '' : 's'} left. Each one works once; you can create a new set in your user portal (Security).`;
+  return page('Recovery code used', `<h1>Recovery code accepted</h1><p>${html(left)}</p><p><a class="button" href="${html(options.continueUrl)}">Continue</a></p>`, options.brand);
 }
 
 /** A federated sign-in that could not finish: what happened, and a way to start again. */

@@ -14,6 +14,7 @@ import * as appPortal from './migrations/010_app_portal.ts';
 import * as sessionActivity from './migrations/011_session_activity.ts';
 import * as passwordChangedAt from './migrations/012_password_changed_at.ts';
 import * as scim from './migrations/013_scim.ts';
+import * as authnFactors from './migrations/014_authn_factors.ts';
 import type { Database } from './schema.ts';
 
 interface Migration {
@@ -38,6 +39,7 @@ export const migrations: readonly Migration[] = [
   { version: 11, name: 'session_activity', up: sessionActivity.up },
   { version: 12, name: 'password_changed_at', up: passwordChangedAt.up },
   { version: 13, name: 'scim', up: scim.up },
+  { version: 14, name: 'authn_factors', up: authnFactors.up },
 ];
 
 export async function migrate(db: Kysely<Database>, dialect: DialectName): Promise<void> {

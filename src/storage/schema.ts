@@ -222,6 +222,24 @@ export interface SessionActivityTable {
   last_seen_at: number;
 }
 
+/** A person's TOTP authenticator (migration 014): the secret sealed, `last_step` the last time step accepted. */
+export interface TotpFactorsTable {
+  user_id: string;
+  secret_sealed: string;
+  confirmed_at: string | null;
+  last_step: number | null;
+  created_at: string;
+  last_used_at: string | null;
+}
+
+/** One-time recovery codes, as keyed hashes (authn/recovery-codes.ts). */
+export interface RecoveryCodesTable {
+  user_id: string;
+  code_hash: string;
+  created_at: string;
+  used_at: string | null;
+}
+
 export interface Database {
   users: UsersTable;
   user_groups: UserGroupsTable;
@@ -243,4 +261,6 @@ export interface Database {
   session_activity: SessionActivityTable;
   scim_user_links: ScimUserLinksTable;
   scim_group_links: ScimGroupLinksTable;
+  totp_factors: TotpFactorsTable;
+  recovery_codes: RecoveryCodesTable;
 }

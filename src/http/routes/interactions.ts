@@ -7,7 +7,9 @@ import type { AppRow } from '../../directory/apps.ts';
 import { CONSOLE_CLIENT_ID } from '../../directory/console-app.ts';
 import type { Directory } from '../../directory/index.ts';
 import { deriveKey } from '../../oidc/secret-key.ts';
-import { errorPage, identifierPage, noAccessPage, selectAccountPage, signInPage } from '../../oidc/views.ts';
+import { errorPage, identifierPage, noAccessPage, recoveryCodeUsedPage, secondFactorPage, selectAccountPage, signInPage } from '../../oidc/views.ts';
+import type { FactorStore } from '../../authn/factors.ts';
+import { looksLikeRecoveryCode } from '../../authn/recovery-codes.ts';
 import type { Federation } from './federation.ts';
 import { createWindowLimiter } from '../plugins/rate-limit.ts';
 
@@ -22,7 +24,26 @@ export interface InteractionDeps {
   issuer: string;
   /** Routing to upstream identity providers (routes/federation.ts). */
   federation: Federation;
+  /** People's second factors (authn/factors.ts). */
+  factors: FactorStore;
 }
+
+/**
+ * A right password whose second factor is still to come, kept in the interaction's own result (an
+ * oidc-provider row bound to the browser's interaction cookie), never in a form field.
+ */
+const PENDING_FACTOR = 'gatehouse_second_factor';
+interface PendingFactor {
+  accountId: string;
+  username: string;
+}
+
+const pendingFactorOf = (interaction: { result?: Record<string, unknown> | undefined }): PendingFactor | undefined => {
+  const pending = interaction.result?.[PENDING_FACTOR] as Partial<PendingFactor> | undefined;
+  return typeof pending?.accountId === 'string' && typeof pending.username === 'string' ? { accountId: pending.accountId, username: pending.username } : undefined;
+};
+
+const WRONG_CODE = 'That code is not right, or the account cannot sign in right now. Enter the code your app shows now.';
 
 type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
 
@@ -112,6 +133,15 @@ export function registerInteractionRoutes(app: FastifyInstance, deps: Interactio
           // Every active person may use the portal: a refused administrator-to-be goes there, not back to the refusal.
           ...(toConsole ? { portalUrl: `${deps.issuer.replace(/\/$/, '')}/` } : {}),
         }),
+      );
+    }
+    // A right password waiting for its second factor (on this interaction only).
+    const pending = prompt.name === 'login' || prompt.name === 'select_account' ? pendingFactorOf(interaction) : undefined;
+    if (pending && !username) {
+      return sendPage(
+        reply,
+        status,
+        secondFactorPage({ action: `${issuerOrigin}/interaction/${uid}/second-factor`, csrf: csrfToken(uid), username: pending.username, brand, ...(app ? { app } : {}), ...(error ? { error } : {}) }),
       );
     }
     // The chooser, unless a name for another account was just typed (then its password step follows).
@@ -218,7 +248,12 @@ export function registerInteractionRoutes(app: FastifyInstance, deps: Interactio
       await audit(request, known, { action: 'user.sign_in', target: await auditApp(interaction.params.client_id), outcome: 'failure', details: { reason: 'password_externally_managed' } });
       return deps.federation.start(request, reply, interaction, route, username);
     }
-    const result = await deps.directory.users.signIn(username, password).catch((error: unknown) => {
+    let factorPending = false;
+    const secondFactorPending = async (userId: string) => {
+      factorPending = await deps.factors.hasSecondFactor(userId);
+      return factorPending;
+    };
+    const result = await deps.directory.users.signIn(username, password, { secondFactorPending }).catch((error: unknown) => {
       perAddress.release();
       perAccount.release();
       throw error;
@@ -234,6 +269,13 @@ export function registerInteractionRoutes(app: FastifyInstance, deps: Interactio
     }
     perAddress.release();
     perAccount.release();
+    if (factorPending) {
+      // The password was right; the sign-in is not done (nor audited as one) until the second factor is.
+      const pendingFactor: PendingFactor = { accountId: result.user.id, username: result.user.username };
+      await deps.provider().interactionResult(request.raw, reply.raw, { [PENDING_FACTOR]: pendingFactor }, { mergeWithLastSubmission: false });
+      interaction.result = { [PENDING_FACTOR]: pendingFactor };
+      return render(reply, interaction);
+    }
     await audit(request, result.user, { action: 'user.sign_in', target: appTarget, details: { method: 'password' } });
     return deps.provider().interactionFinished(
       request.raw,
@@ -243,6 +285,50 @@ export function registerInteractionRoutes(app: FastifyInstance, deps: Interactio
       { mergeWithLastSubmission: false },
     );
   }
+
+  /**
+   * The second step: a TOTP code or a recovery code for the account whose password was right on this
+   * interaction. Wrong codes count toward the account's lockout and the sign-in rate limits.
+   */
+  app.post<{ Params: { uid: string }; Body: Record<string, unknown> | undefined }>('/interaction/:uid/second-factor', async (request, reply) => {
+    const interaction = await postedSignInForm(request, reply);
+    if (!interaction) return reply;
+    const pending = pendingFactorOf(interaction);
+    if (!pending) return render(reply, interaction);
+    const code = typeof request.body?.code === 'string' ? request.body.code.trim().slice(0, 64) : '';
+    if (!code) return render(reply, interaction, 400, 'Enter the code from your authenticator app.');
+    const perAddress = signInLimits.perAddress.reserve(request.ip);
+    const perAccount = perAddress && signInLimits.perAccount.reserve(`${request.ip} ${pending.username.toLowerCase()}`);
+    if (!perAddress || !perAccount) {
+      perAddress?.release();
+      return render(reply, interaction, 429, 'Too many attempts. Wait a few minutes and try again.');
+    }
+    const recovery = looksLikeRecoveryCode(code);
+    let remaining: number | undefined;
+    const verify = async () => {
+      if (!recovery) return deps.factors.verifyTotp(pending.accountId, code);
+      remaining = (await deps.factors.redeemRecoveryCode(pending.accountId, code))?.remaining;
+      return remaining !== undefined;
+    };
+    const outcome = await deps.directory.users.secondFactorAttempt(pending.accountId, verify);
+    const appTarget = await auditApp(interaction.params.client_id);
+    const method = recovery ? 'password+recovery_code' : 'password+totp';
+    if (!outcome.ok) {
+      const known = await deps.directory.users.byId(pending.accountId);
+      await audit(request, known, { action: 'user.sign_in', target: appTarget, outcome: 'failure', details: { reason: outcome.reason === 'locked' ? 'locked' : recovery ? 'bad_recovery_code' : 'bad_totp_code', method } });
+      return render(reply, interaction, 200, WRONG_CODE);
+    }
+    perAddress.release();
+    perAccount.release();
+    await audit(request, outcome.user, { action: 'user.sign_in', target: appTarget, details: { method, ...(remaining === undefined ? {} : { recovery_codes_remaining: remaining }) } });
+    // RFC 8176: a password and a one-time password (an authenticator's code or a recovery code), two factors.
+    const result = { login: { accountId: outcome.user.id, amr: ['pwd', 'otp', 'mfa'], remember: true }, select_account: {} };
+    if (remaining === undefined) return deps.provider().interactionFinished(request.raw, reply.hijack().raw, result, { mergeWithLastSubmission: false });
+    // A recovery code: say how many are left before going on to the app.
+    const continueUrl = await deps.provider().interactionResult(request.raw, reply.raw, result, { mergeWithLastSubmission: false });
+    const settings = await deps.directory.settings.get();
+    return sendPage(reply, 200, recoveryCodeUsedPage({ continueUrl, remaining, brand: settings.organisation_name }));
+  });
 
   /** A button on one of our pages that ends the interaction with a fixed result. */
   function finishWith(path: string, prompt: string, result: Parameters<Provider['interactionFinished']>[2], merge: boolean) {
