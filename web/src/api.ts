@@ -97,7 +97,6 @@ export async function unwrap<T>(pending: Promise<{ data?: T; error?: unknown; re
   return data as T;
 }
 
-// The untyped helper the console used before the typed client; kept while call sites move over.
 type Query = Record<string, QueryValue>;
 
 function withQuery(path: string, query?: Query): string {
@@ -106,40 +105,21 @@ function withQuery(path: string, query?: Query): string {
 }
 
 /**
- * Calls the directory API with the console's access token. An expired or refused token sends the
- * person through sign-in again (straight back while their Gatehouse session lasts).
+ * An untyped call under /api with the console's access token, for what the document does not
+ * describe: the document itself (GET /openapi.json). Everything else goes through `client`.
  */
-export async function request<T>(method: string, path: string, options: { body?: unknown; file?: Blob; query?: Query; raw?: boolean } = {}): Promise<T> {
+export async function request<T>(method: string, path: string, options: { body?: unknown; query?: Query } = {}): Promise<T> {
   const token = accessToken();
   if (!token) return signIn();
   const headers: Record<string, string> = { authorization: `Bearer ${token}` };
-  let body: BodyInit | undefined;
-  if (options.file) {
-    headers['content-type'] = options.file.type;
-    body = options.file;
-  } else if (options.body !== undefined) {
-    headers['content-type'] = 'application/json';
-    body = JSON.stringify(options.body);
-  }
-  const response = await fetch(`/api${withQuery(path, options.query)}`, { method, headers, ...(body === undefined ? {} : { body }) });
+  if (options.body !== undefined) headers['content-type'] = 'application/json';
+  const body = options.body === undefined ? {} : { body: JSON.stringify(options.body) };
+  const response = await fetch(`/api${withQuery(path, options.query)}`, { method, headers, ...body });
   if (response.status === 401) {
     forgetSession();
     return signIn();
   }
-  if (response.ok && options.raw) return response as T;
-  if (response.status === 204) return undefined as T;
   if (!response.ok) throw await errorOf(response);
+  if (response.status === 204) return undefined as T;
   return (await response.json().catch(() => null)) as T;
 }
-
-export const api = {
-  get: <T>(path: string, query?: Query) => request<T>('GET', path, query ? { query } : {}),
-  post: <T>(path: string, body?: unknown) => request<T>('POST', path, body === undefined ? {} : { body }),
-  put: <T>(path: string, body?: unknown) => request<T>('PUT', path, body === undefined ? {} : { body }),
-  patch: <T>(path: string, body: unknown) => request<T>('PATCH', path, { body }),
-  delete: <T = void>(path: string) => request<T>('DELETE', path),
-  /** Sends a file as the body, with its own content type (an app icon). */
-  upload: <T>(path: string, file: Blob) => request<T>('PUT', path, { file }),
-  /** The raw response (an icon, say). */
-  blob: async (path: string): Promise<Blob> => (await request<Response>('GET', path, { raw: true })).blob(),
-};

@@ -1,7 +1,7 @@
 import { Button, Center, Group, Loader, Stack, Text, Title } from '@mantine/core';
 import { useQuery } from '@tanstack/react-query';
 import { createContext, type ReactNode, useContext, useEffect } from 'react';
-import { ApiError, api } from './api.ts';
+import { ApiError, client, unwrap } from './api.ts';
 import { accessToken, signIn, signOut } from './auth.ts';
 import { config } from './config.ts';
 import type { Me, Permission } from './types.ts';
@@ -66,7 +66,7 @@ export function SessionGate({ children }: { children: ReactNode }) {
   useEffect(() => {
     if (!token) void signIn();
   }, [token]);
-  const me = useQuery({ queryKey: ['me'], queryFn: () => api.get<Me>('/me'), enabled: Boolean(token), staleTime: 60_000, retry: false });
+  const me = useQuery({ queryKey: ['me'], queryFn: () => unwrap(client.GET('/api/me')), enabled: Boolean(token), staleTime: 60_000, retry: false });
   if (!token || me.isPending) {
     return (
       <Center mih="100vh">

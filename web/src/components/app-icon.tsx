@@ -1,7 +1,7 @@
 import { Avatar } from '@mantine/core';
 import { useQuery } from '@tanstack/react-query';
 import { useEffect, useMemo } from 'react';
-import { api } from '../api.ts';
+import { client, unwrap } from '../api.ts';
 import type { App } from '../types.ts';
 
 /**
@@ -11,7 +11,7 @@ import type { App } from '../types.ts';
 export function AppIcon({ app, size = 32 }: { app: Pick<App, 'id' | 'label' | 'icon_url' | 'updated'>; size?: number }) {
   const icon = useQuery({
     queryKey: ['app-icon', app.id, app.updated],
-    queryFn: () => api.blob(`/apps/${app.id}/icon`),
+    queryFn: () => unwrap(client.GET('/api/apps/{id}/icon', { params: { path: { id: app.id } }, parseAs: 'blob' })),
     enabled: Boolean(app.icon_url),
     staleTime: Number.POSITIVE_INFINITY,
   });

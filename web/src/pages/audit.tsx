@@ -6,9 +6,9 @@ import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import dayjs from 'dayjs';
 import { Fragment, useEffect, useState } from 'react';
 import { useSearchParams } from 'react-router';
-import { api } from '../api.ts';
+import { client, unwrap } from '../api.ts';
 import { EmptyState, ErrorAlert, PageHeader, Pager } from '../components/ui.tsx';
-import type { AuditEvent, Page } from '../types.ts';
+import type { AuditEvent } from '../types.ts';
 
 const PAGE_SIZE = 50;
 
@@ -68,14 +68,20 @@ export function AuditPage() {
   const events = useQuery({
     queryKey: ['audit-events', filters],
     queryFn: () =>
-      api.get<Page<AuditEvent>>('/audit-events', {
-        since: filters.from ? dayjs(filters.from).startOf('day').toISOString() : undefined,
-        until: filters.to ? dayjs(filters.to).add(1, 'day').startOf('day').toISOString() : undefined,
-        actor: filters.actor || undefined,
-        action: filters.action || undefined,
-        limit: PAGE_SIZE,
-        offset,
-      }),
+      unwrap(
+        client.GET('/api/audit-events', {
+          params: {
+            query: {
+              ...(filters.from ? { since: dayjs(filters.from).startOf('day').toISOString() } : {}),
+              ...(filters.to ? { until: dayjs(filters.to).add(1, 'day').startOf('day').toISOString() } : {}),
+              ...(filters.actor ? { actor: filters.actor } : {}),
+              ...(filters.action ? { action: filters.action } : {}),
+              limit: PAGE_SIZE,
+              offset,
+            },
+          },
+        }),
+      ),
     placeholderData: keepPreviousData,
   });
 

@@ -9,12 +9,12 @@ import { IconArrowDown, IconArrowUp, IconPencil, IconPlus, IconTrash } from '@ta
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { Link } from 'react-router';
-import { ApiError, api } from '../api.ts';
+import { ApiError, client, unwrap } from '../api.ts';
 import { useConfirm } from '../components/confirm.tsx';
 import { ActionsHeader, RemoveRowButton } from '../components/table.tsx';
 import { EmptyState, ErrorAlert, FormButtons, PageHeader, notifyError, notifySuccess, showApiErrors } from '../components/ui.tsx';
 import { useCan } from '../session.tsx';
-import type { Group as UserGroup, IdentityProvider, ListOf, Page, RoutingPolicy, RoutingPolicyInput } from '../types.ts';
+import type { IdentityProvider, RoutingPolicy, RoutingPolicyInput } from '../types.ts';
 import { ALL_GROUPS_QUERY, BillingAdminsOnly, idpKeys, policyKeys } from './identity-providers/shared.tsx';
 
 export function RoutingPoliciesPage() {
@@ -27,8 +27,8 @@ function RoutingPolicyList() {
   const confirm = useConfirm();
   const queryClient = useQueryClient();
   const [editing, setEditing] = useState<RoutingPolicy | 'new' | undefined>();
-  const policies = useQuery({ queryKey: policyKeys.all, queryFn: () => api.get<ListOf<RoutingPolicy>>('/routing-policies') });
-  const providers = useQuery({ queryKey: idpKeys.list, queryFn: () => api.get<ListOf<IdentityProvider>>('/identity-providers') });
+  const policies = useQuery({ queryKey: policyKeys.all, queryFn: () => unwrap(client.GET('/api/routing-policies')) });
+  const providers = useQuery({ queryKey: idpKeys.list, queryFn: () => unwrap(client.GET('/api/identity-providers')) });
   const list = policies.data?.data ?? [];
   const refresh = () => queryClient.invalidateQueries({ queryKey: policyKeys.all });
 
@@ -43,20 +43,20 @@ function RoutingPolicyList() {
       if (!moved) return;
       order.splice(index + by, 0, moved);
       for (const [position, policy] of order.entries()) {
-        if (policy.priority !== position + 1) await api.patch<RoutingPolicy>(`/routing-policies/${policy.id}`, { priority: position + 1 });
+        if (policy.priority !== position + 1) await unwrap(client.PATCH('/api/routing-policies/{id}', { params: { path: { id: policy.id } }, body: { priority: position + 1 } }));
       }
     },
     onSettled: refresh,
     onError: notifyError,
   });
   const setEnabled = useMutation({
-    mutationFn: ({ policy, enabled }: { policy: RoutingPolicy; enabled: boolean }) => api.patch<RoutingPolicy>(`/routing-policies/${policy.id}`, { enabled }),
+    mutationFn: ({ policy, enabled }: { policy: RoutingPolicy; enabled: boolean }) => unwrap(client.PATCH('/api/routing-policies/{id}', { params: { path: { id: policy.id } }, body: { enabled } })),
     onSuccess: (saved) => notifySuccess(saved.enabled ? `"${saved.name}" is enabled.` : `"${saved.name}" is disabled: its groups sign in with their Gatehouse password unless another policy covers them.`),
     onSettled: refresh,
     onError: notifyError,
   });
   const remove = useMutation({
-    mutationFn: (policy: RoutingPolicy) => api.delete(`/routing-policies/${policy.id}`),
+    mutationFn: (policy: RoutingPolicy) => unwrap(client.DELETE('/api/routing-policies/{id}', { params: { path: { id: policy.id } } })),
     onSuccess: (_, policy) => notifySuccess(`"${policy.name}" was deleted.`),
     onSettled: () => {
       void refresh();
@@ -229,7 +229,7 @@ function PolicyModal({ policy, providers, nextPriority, onClose }: { policy: Rou
   });
   const groups = useQuery({
     queryKey: ['groups', 'list', { search: '', ...ALL_GROUPS_QUERY }],
-    queryFn: () => api.get<Page<UserGroup>>('/groups', ALL_GROUPS_QUERY),
+    queryFn: () => unwrap(client.GET('/api/groups', { params: { query: ALL_GROUPS_QUERY } })),
     enabled: policy !== undefined,
   });
   const groupOptions = (groups.data?.data ?? []).map((group) => ({ value: group.id, label: group.name }));
@@ -237,8 +237,12 @@ function PolicyModal({ policy, providers, nextPriority, onClose }: { policy: Rou
 
   const save = useMutation({
     mutationFn: (values: PolicyFormValues) => {
-      const body: RoutingPolicyInput = { name: values.name.trim(), enabled: values.enabled, identity_provider: values.identity_provider ?? '', user_groups: values.user_groups };
-      return existing ? api.patch<RoutingPolicy>(`/routing-policies/${existing.id}`, body) : api.post<RoutingPolicy>('/routing-policies', { ...body, priority: nextPriority });
+      const body = { name: values.name.trim(), enabled: values.enabled, identity_provider: values.identity_provider ?? '', user_groups: values.user_groups } satisfies RoutingPolicyInput;
+      return unwrap(
+        existing
+          ? client.PATCH('/api/routing-policies/{id}', { params: { path: { id: existing.id } }, body })
+          : client.POST('/api/routing-policies', { body: { ...body, priority: nextPriority } }),
+      );
     },
     onSuccess: async (saved) => {
       notifySuccess(existing ? `"${saved.name}" was saved.` : `"${saved.name}" was added: members of its groups now sign in at ${saved.identity_provider.name}.`);

@@ -6,14 +6,14 @@ import { IconApi, IconKey, IconPlus, IconRefresh } from '@tabler/icons-react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import dayjs from 'dayjs';
 import { useMemo, useState } from 'react';
-import { api } from '../api.ts';
+import { client, unwrap } from '../api.ts';
 import { useConfirm } from '../components/confirm.tsx';
 import { type OneTimeSecret, SecretDialog } from '../components/secret-dialog.tsx';
 import { ActionsHeader } from '../components/table.tsx';
 import { EmptyState, ErrorAlert, FormButtons, PageHeader, formatTime, notifyError, notifySuccess, showApiErrors } from '../components/ui.tsx';
 import { UrlTabs } from '../components/url-tabs.tsx';
 import { useSession } from '../session.tsx';
-import { type ApiKey, type Page, ROLE_LABELS, type Role, type SigningKey, type User, roleCovers } from '../types.ts';
+import { type ApiKey, ROLE_LABELS, type Role, type SigningKey, roleCovers } from '../types.ts';
 
 /** Security: the keys that sign ID tokens, and administrators' API keys (one tab each, the tab kept in the URL). */
 export function SecurityPage() {
@@ -51,13 +51,13 @@ function SigningKeys() {
   const { can } = useSession();
   const confirm = useConfirm();
   const queryClient = useQueryClient();
-  const keys = useQuery({ queryKey: ['signing-keys'], queryFn: () => api.get<SigningKey[]>('/signing-keys') });
+  const keys = useQuery({ queryKey: ['signing-keys'], queryFn: () => unwrap(client.GET('/api/signing-keys')) });
   const sorted = useMemo(
     () => [...(keys.data ?? [])].sort((a, b) => STATE_ORDER.indexOf(a.state) - STATE_ORDER.indexOf(b.state) || b.created.localeCompare(a.created)),
     [keys.data],
   );
   const rotate = useMutation({
-    mutationFn: () => api.post<SigningKey[]>('/signing-keys/rotate'),
+    mutationFn: () => unwrap(client.POST('/api/signing-keys/rotate')),
     onSuccess: (rotated) => {
       queryClient.setQueryData(['signing-keys'], rotated);
       void queryClient.invalidateQueries({ queryKey: ['audit-events'] });
@@ -166,7 +166,7 @@ function ApiKeys() {
   const mayManageOwn = me.permissions.some((permission) => permission !== 'read');
   const [creating, setCreating] = useState(false);
   const [secret, setSecret] = useState<OneTimeSecret | undefined>();
-  const keys = useQuery({ queryKey: ['api-keys'], queryFn: () => api.get<ApiKey[]>('/api-keys') });
+  const keys = useQuery({ queryKey: ['api-keys'], queryFn: () => unwrap(client.GET('/api/api-keys')) });
 
   const mayRevoke = (key: ApiKey): boolean => {
     if (keyStatus(key) !== 'active') return false;
@@ -178,7 +178,7 @@ function ApiKeys() {
   };
 
   const revoke = useMutation({
-    mutationFn: (key: ApiKey) => api.delete<ApiKey>(`/api-keys/${key.id}`),
+    mutationFn: (key: ApiKey) => unwrap(client.DELETE('/api/api-keys/{id}', { params: { path: { id: key.id } } })),
     onSuccess: (revoked) => {
       notifySuccess(`API key ${revoked.name} revoked. It no longer works.`);
       void queryClient.invalidateQueries({ queryKey: ['api-keys'] });
@@ -338,13 +338,17 @@ function CreateApiKeyDialog({ onClose, onCreated }: { onClose: () => void; onCre
   });
   const create = useMutation({
     mutationFn: (values: ApiKeyForm) =>
-      api.post<CreatedKey>('/api-keys', {
-        name: values.name.trim(),
-        scope: values.scope,
-        // The key works until the end of the chosen day, in the administrator's own time zone.
-        expires: values.expires ? dayjs(values.expires).endOf('day').toISOString() : undefined,
-        ...(values.owner === me.user.id ? {} : { owner: values.owner }),
-      }),
+      unwrap(
+        client.POST('/api/api-keys', {
+          body: {
+            name: values.name.trim(),
+            scope: values.scope,
+            // The key works until the end of the chosen day, in the administrator's own time zone.
+            ...(values.expires ? { expires: dayjs(values.expires).endOf('day').toISOString() } : {}),
+            ...(values.owner === me.user.id ? {} : { owner: values.owner }),
+          },
+        }),
+      ),
     onSuccess: (created) => {
       void queryClient.invalidateQueries({ queryKey: ['api-keys'] });
       void queryClient.invalidateQueries({ queryKey: ['audit-events'] });
@@ -410,7 +414,7 @@ function OwnerSelect({ self, value, error, onChange }: { self: OwnerOption; valu
   const [debounced] = useDebouncedValue(search, 250);
   // Picking an option puts its label in the search box: don't search for that.
   const term = debounced === value.label ? '' : debounced.trim();
-  const users = useQuery({ queryKey: ['api-key-owner-search', term], queryFn: () => api.get<Page<User>>('/users', { search: term, limit: 50 }), staleTime: 30_000 });
+  const users = useQuery({ queryKey: ['api-key-owner-search', term], queryFn: () => unwrap(client.GET('/api/users', { params: { query: { search: term, limit: 50 } } })), staleTime: 30_000 });
   const options = new Map<string, OwnerOption>([[self.value, self], [value.value, value]]);
   for (const user of users.data?.data ?? []) {
     if (user.role && user.id !== me.user.id && roleCovers(me.role, user.role)) options.set(user.id, { value: user.id, label: user.username, role: user.role });

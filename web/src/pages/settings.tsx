@@ -3,7 +3,7 @@ import { type UseFormReturnType, useForm } from '@mantine/form';
 import { IconLock } from '@tabler/icons-react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import type { ReactNode } from 'react';
-import { ApiError, api } from '../api.ts';
+import { ApiError, client, request, unwrap } from '../api.ts';
 import { ErrorAlert, PageHeader, notifySuccess, showApiErrors } from '../components/ui.tsx';
 import { useSession } from '../session.tsx';
 import { ROLE_LABELS, type Settings } from '../types.ts';
@@ -43,7 +43,7 @@ interface JsonSchemaProperty {
 }
 
 async function fetchLimits(): Promise<SettingLimits> {
-  const document = await api.get<{ paths?: Record<string, { patch?: { requestBody?: { content?: Record<string, { schema?: { properties?: Record<string, JsonSchemaProperty> } }> } } }> }>('/openapi.json');
+  const document = await request<{ paths?: Record<string, { patch?: { requestBody?: { content?: Record<string, { schema?: { properties?: Record<string, JsonSchemaProperty> } }> } } }> }>('GET', '/openapi.json');
   const properties = document.paths?.['/api/settings']?.patch?.requestBody?.content?.['application/json']?.schema?.properties ?? {};
   const ranges: SettingLimits['ranges'] = {};
   for (const name of ['access_token_ttl', 'id_token_ttl', 'session_ttl', 'password_min_length'] as const) {
@@ -105,7 +105,7 @@ export function SettingsPage() {
 }
 
 function SettingsLoader() {
-  const settings = useQuery({ queryKey: ['settings'], queryFn: () => api.get<Settings>('/settings') });
+  const settings = useQuery({ queryKey: ['settings'], queryFn: () => unwrap(client.GET('/api/settings')) });
   const limits = useQuery({ queryKey: ['settings-limits'], queryFn: fetchLimits, staleTime: Number.POSITIVE_INFINITY, retry: false });
   return (
     <>
@@ -185,7 +185,7 @@ function SettingsEditor({ settings, limits }: { settings: Settings; limits: Sett
   };
 
   const save = useMutation({
-    mutationFn: (body: Partial<Settings>) => api.patch<Settings>('/settings', body),
+    mutationFn: (body: Partial<Settings>) => unwrap(client.PATCH('/api/settings', { body })),
     onSuccess: (saved) => {
       queryClient.setQueryData(['settings'], saved);
       void queryClient.invalidateQueries({ queryKey: ['audit-events'] });

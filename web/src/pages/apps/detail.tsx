@@ -3,7 +3,7 @@ import { IconAlertTriangle, IconKey, IconPlayerPause, IconPlayerPlay, IconTrash 
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { useNavigate, useParams } from 'react-router';
-import { ApiError, api } from '../../api.ts';
+import { ApiError, client, unwrap } from '../../api.ts';
 import { AppIcon } from '../../components/app-icon.tsx';
 import { useConfirm } from '../../components/confirm.tsx';
 import { AppStatusBadge } from '../../components/directory.tsx';
@@ -11,14 +11,14 @@ import { type OneTimeSecret, SecretDialog } from '../../components/secret-dialog
 import { CopyField, EmptyState, ErrorAlert, PageHeader, formatTime, notifyError, notifySuccess } from '../../components/ui.tsx';
 import { useCan } from '../../session.tsx';
 import { type App, AUTH_METHOD_LABELS, type Group as UserGroup } from '../../types.ts';
-import { type AppFormValues, type AppTab, AppFormTabs, appToValues, iconBlob, placeApiErrors, tabOfErrors, useAppForm, valuesToInput } from './form.tsx';
+import { type AppFormValues, type AppTab, AppFormTabs, appToValues, iconBlob, placeApiErrors, tabOfErrors, uploadIcon, useAppForm, valuesToInput } from './form.tsx';
 import { BackToApps, credentialsDialog } from './new.tsx';
 
 /** /apps/:id — the app's settings in the same tabs as when it was added, plus what to paste into the app. */
 export function AppPage() {
   const { id = '' } = useParams();
-  const app = useQuery({ queryKey: ['apps', id], queryFn: () => api.get<App>(`/apps/${encodeURIComponent(id)}`) });
-  const bound = useQuery({ queryKey: ['apps', id, 'groups'], queryFn: () => api.get<UserGroup[]>(`/apps/${encodeURIComponent(id)}/groups`) });
+  const app = useQuery({ queryKey: ['apps', id], queryFn: () => unwrap(client.GET('/api/apps/{id}', { params: { path: { id } } })) });
+  const bound = useQuery({ queryKey: ['apps', id, 'groups'], queryFn: () => unwrap(client.GET('/api/apps/{id}/groups', { params: { path: { id } } })) });
 
   if (app.error instanceof ApiError && app.error.status === 404) {
     return (
@@ -57,7 +57,7 @@ function AppDetails({ app, boundGroups }: { app: App; boundGroups: UserGroup[] }
   };
 
   const regenerate = useMutation({
-    mutationFn: () => api.post<{ app: App; client_secret: string | null }>(`/apps/${app.id}/secret`),
+    mutationFn: () => unwrap(client.POST('/api/apps/{id}/secret', { params: { path: { id: app.id } } })),
     onSuccess: (result) => {
       refresh(result.app);
       setSecret(credentialsDialog(result.app, result.client_secret, 'New client secret'));
@@ -66,7 +66,7 @@ function AppDetails({ app, boundGroups }: { app: App; boundGroups: UserGroup[] }
   });
 
   const setActive = useMutation({
-    mutationFn: (active: boolean) => api.post<App>(`/apps/${app.id}/${active ? 'activate' : 'deactivate'}`),
+    mutationFn: (active: boolean) => unwrap(client.POST(active ? '/api/apps/{id}/activate' : '/api/apps/{id}/deactivate', { params: { path: { id: app.id } } })),
     onSuccess: (changed) => {
       refresh(changed);
       notifySuccess(changed.active ? `"${changed.label}" is active again.` : `"${changed.label}" is inactive: nobody can sign in to it.`);
@@ -75,7 +75,7 @@ function AppDetails({ app, boundGroups }: { app: App; boundGroups: UserGroup[] }
   });
 
   const remove = useMutation({
-    mutationFn: () => api.delete(`/apps/${app.id}`),
+    mutationFn: () => unwrap(client.DELETE('/api/apps/{id}', { params: { path: { id: app.id } } })),
     onSuccess: () => {
       queryClient.removeQueries({ queryKey: ['apps', app.id] });
       void queryClient.invalidateQueries({ queryKey: ['apps'] });
@@ -89,20 +89,22 @@ function AppDetails({ app, boundGroups }: { app: App; boundGroups: UserGroup[] }
 
   const save = useMutation({
     mutationFn: async (values: AppFormValues) => {
-      let saved = await api.patch<App>(`/apps/${app.id}`, valuesToInput(values, { withRefreshTokenTtl: form.isDirty('refresh_token_days') || (values.refresh_token && !app.refresh_token) }));
-      if (values.icon) saved = await api.upload<App>(`/apps/${app.id}/icon`, iconBlob(values.icon));
+      const path = { id: app.id };
+      const body = valuesToInput(values, { withRefreshTokenTtl: form.isDirty('refresh_token_days') || (values.refresh_token && !app.refresh_token) });
+      let saved = await unwrap(client.PATCH('/api/apps/{id}', { params: { path }, body }));
+      if (values.icon) saved = await uploadIcon(app.id, iconBlob(values.icon));
       else if (values.removeIcon && app.icon_url) {
-        await api.delete(`/apps/${app.id}/icon`);
-        saved = await api.get<App>(`/apps/${app.id}`);
+        await unwrap(client.DELETE('/api/apps/{id}/icon', { params: { path } }));
+        saved = await unwrap(client.GET('/api/apps/{id}', { params: { path } }));
       }
       const before = new Set(boundIds);
       const after = new Set(values.group_ids);
-      for (const groupId of values.group_ids) if (!before.has(groupId)) await api.put(`/apps/${app.id}/groups/${groupId}`);
-      for (const groupId of boundIds) if (!after.has(groupId)) await api.delete(`/apps/${app.id}/groups/${groupId}`);
+      for (const groupId of values.group_ids) if (!before.has(groupId)) await unwrap(client.PUT('/api/apps/{id}/groups/{groupId}', { params: { path: { ...path, groupId } } }));
+      for (const groupId of boundIds) if (!after.has(groupId)) await unwrap(client.DELETE('/api/apps/{id}/groups/{groupId}', { params: { path: { ...path, groupId } } }));
       // A public client made confidential again needs a secret before it can sign anyone in.
       let clientSecret: string | null = null;
       if (saved.auth_method !== 'none' && !saved.has_client_secret) {
-        const issued = await api.post<{ app: App; client_secret: string | null }>(`/apps/${app.id}/secret`);
+        const issued = await unwrap(client.POST('/api/apps/{id}/secret', { params: { path } }));
         saved = issued.app;
         clientSecret = issued.client_secret;
       }

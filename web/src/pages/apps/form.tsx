@@ -29,10 +29,10 @@ import { randomId, useDebouncedValue } from '@mantine/hooks';
 import { IconPhoto, IconPlus, IconTrash } from '@tabler/icons-react';
 import { useQuery } from '@tanstack/react-query';
 import { type ReactNode, useEffect, useState } from 'react';
-import { ApiError, api } from '../../api.ts';
+import { ApiError, client, unwrap } from '../../api.ts';
 import { AppIcon } from '../../components/app-icon.tsx';
 import { CopyField, ErrorAlert, showApiErrors } from '../../components/ui.tsx';
-import { type App, type AppInput, type AttributeMapping, AUTH_METHOD_LABELS, type AuthMethod, type Group as UserGroup, MAPPABLE_FIELDS, type MappableField, type Page } from '../../types.ts';
+import { type App, type AppInput, type AttributeMapping, AUTH_METHOD_LABELS, type AuthMethod, MAPPABLE_FIELDS, type MappableField } from '../../types.ts';
 
 export type AppTab = 'general' | 'sso' | 'groups';
 export const TAB_LABELS: Record<AppTab, string> = { general: 'General Info', sso: 'SSO', groups: 'User Groups' };
@@ -356,6 +356,10 @@ export const tabOfErrors = (errors: FormErrors): AppTab | undefined => {
 
 /** The icon as the API takes it: the file's bytes with its own media type. */
 export const iconBlob = (file: File): Blob => new Blob([file], { type: iconType(file) });
+
+/** PUT /api/apps/{id}/icon: the image itself is the body, with its own content type (not JSON). */
+export const uploadIcon = (id: string, icon: Blob): Promise<App> =>
+  unwrap(client.PUT('/api/apps/{id}/icon', { params: { path: { id } }, body: icon, bodySerializer: (body) => body, headers: { 'content-type': icon.type } }));
 
 interface AppFormTabsProps {
   form: UseFormReturnType<AppFormValues>;
@@ -750,7 +754,7 @@ const GROUP_PAGE = 200;
 function UserGroupsPanel({ form, readOnly }: { form: UseFormReturnType<AppFormValues>; readOnly: boolean }) {
   const [search, setSearch] = useState('');
   const [term] = useDebouncedValue(search.trim(), 250);
-  const groups = useQuery({ queryKey: ['groups', 'list', { search: term, limit: GROUP_PAGE, offset: 0 }], queryFn: () => api.get<Page<UserGroup>>('/groups', { limit: GROUP_PAGE, offset: 0, search: term }) });
+  const groups = useQuery({ queryKey: ['groups', 'list', { search: term, limit: GROUP_PAGE, offset: 0 }], queryFn: () => unwrap(client.GET('/api/groups', { params: { query: { limit: GROUP_PAGE, offset: 0, search: term } } })) });
   const selected = new Set(form.values.group_ids);
   const toggle = (id: string, on: boolean) => {
     const next = new Set(selected);

@@ -4,11 +4,11 @@ import { IconPlus, IconSearch } from '@tabler/icons-react';
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { useEffect, useRef, useState } from 'react';
 import { Link, useSearchParams } from 'react-router';
-import { api } from '../../api.ts';
+import { client, unwrap } from '../../api.ts';
 import { AppName, AppStatusBadge } from '../../components/directory.tsx';
 import { EmptyState, ErrorAlert, PageHeader, Pager } from '../../components/ui.tsx';
 import { useCan } from '../../session.tsx';
-import { type App, AUTH_METHOD_LABELS, type Page } from '../../types.ts';
+import { AUTH_METHOD_LABELS } from '../../types.ts';
 
 const PAGE_SIZE = 20;
 
@@ -39,7 +39,7 @@ export function AppsPage() {
 
   const apps = useQuery({
     queryKey: ['apps', 'list', { search, offset, limit: PAGE_SIZE }],
-    queryFn: () => api.get<Page<App>>('/apps', { limit: PAGE_SIZE, offset, search }),
+    queryFn: () => unwrap(client.GET('/api/apps', { params: { query: { limit: PAGE_SIZE, offset, search } } })),
     placeholderData: keepPreviousData,
   });
   const setOffset = (next: number) => setParams({ ...(search ? { search } : {}), ...(next ? { offset: String(next) } : {}) });

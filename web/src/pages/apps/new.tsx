@@ -3,12 +3,12 @@ import { IconArrowLeft, IconPlugConnected } from '@tabler/icons-react';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { Link, useNavigate, useSearchParams } from 'react-router';
-import { ApiError, api } from '../../api.ts';
+import { ApiError, client, unwrap } from '../../api.ts';
 import { type OneTimeSecret, SecretDialog } from '../../components/secret-dialog.tsx';
 import { EmptyState, PageHeader, notifyError, notifySuccess } from '../../components/ui.tsx';
 import { useCan } from '../../session.tsx';
 import type { App } from '../../types.ts';
-import { type AppFormValues, type AppTab, AppFormTabs, emptyAppValues, iconBlob, placeApiErrors, tabOfErrors, useAppForm, valuesToInput } from './form.tsx';
+import { type AppFormValues, type AppTab, AppFormTabs, emptyAppValues, iconBlob, placeApiErrors, tabOfErrors, uploadIcon, useAppForm, valuesToInput } from './form.tsx';
 
 export function BackToApps() {
   return (
@@ -96,12 +96,12 @@ function NewOidcApp() {
 
   const activate = useMutation({
     mutationFn: async (values: AppFormValues) => {
-      const result = await api.post<{ app: App; client_secret: string | null }>('/apps', valuesToInput(values, { withRefreshTokenTtl: values.refresh_token }));
+      const result = await unwrap(client.POST('/api/apps', { body: valuesToInput(values, { withRefreshTokenTtl: values.refresh_token }) }));
       let app = result.app;
       // The app exists from here on: what fails next is reported, and the secret is still shown once.
       if (values.icon) {
         try {
-          app = await api.upload<App>(`/apps/${app.id}/icon`, iconBlob(values.icon));
+          app = await uploadIcon(app.id, iconBlob(values.icon));
         } catch (error) {
           notifyError(new Error(`The app was created, but its icon was not uploaded: ${error instanceof Error ? error.message : String(error)}`));
         }
@@ -109,7 +109,7 @@ function NewOidcApp() {
       const unbound: string[] = [];
       for (const groupId of values.group_ids) {
         try {
-          await api.put(`/apps/${app.id}/groups/${groupId}`);
+          await unwrap(client.PUT('/api/apps/{id}/groups/{groupId}', { params: { path: { id: app.id, groupId } } }));
         } catch {
           unbound.push(groupId);
         }

@@ -1,13 +1,13 @@
 import { Code, Loader, Stack, Table, Text } from '@mantine/core';
 import { IconLink, IconUnlink } from '@tabler/icons-react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { api } from '../../api.ts';
+import { client, unwrap } from '../../api.ts';
 import { useConfirm } from '../../components/confirm.tsx';
 import { AppName, AppStatusBadge } from '../../components/directory.tsx';
 import { ActionsHeader, RemoveRowButton } from '../../components/table.tsx';
 import { EmptyState, ErrorAlert, notifyError, notifySuccess } from '../../components/ui.tsx';
 import { useCan } from '../../session.tsx';
-import type { App, Group as UserGroup, Page } from '../../types.ts';
+import type { App, Group as UserGroup } from '../../types.ts';
 import { SearchPicker } from './picker.tsx';
 import { groupKeys } from './shared.tsx';
 
@@ -19,7 +19,7 @@ export function AppsTab({ group }: { group: UserGroup }) {
   const canWrite = useCan('directory');
   const confirm = useConfirm();
   const queryClient = useQueryClient();
-  const apps = useQuery({ queryKey: groupKeys.apps(group.id), queryFn: () => api.get<App[]>(`/groups/${group.id}/apps`) });
+  const apps = useQuery({ queryKey: groupKeys.apps(group.id), queryFn: () => unwrap(client.GET('/api/groups/{id}/apps', { params: { path: { id: group.id } } })) });
   const bound = new Set(apps.data?.map((app) => app.id));
 
   const changed = async () => {
@@ -29,7 +29,7 @@ export function AppsTab({ group }: { group: UserGroup }) {
     void queryClient.invalidateQueries({ queryKey: ['users'] });
   };
   const bind = useMutation({
-    mutationFn: (app: App) => api.put(`/apps/${app.id}/groups/${group.id}`),
+    mutationFn: (app: App) => unwrap(client.PUT('/api/apps/{id}/groups/{groupId}', { params: { path: { id: app.id, groupId: group.id } } })),
     onSuccess: async (_, app) => {
       notifySuccess(`"${app.label}" is bound to "${group.name}": its members may sign in to it.`);
       await changed();
@@ -37,7 +37,7 @@ export function AppsTab({ group }: { group: UserGroup }) {
     onError: notifyError,
   });
   const unbind = useMutation({
-    mutationFn: (app: App) => api.delete(`/apps/${app.id}/groups/${group.id}`),
+    mutationFn: (app: App) => unwrap(client.DELETE('/api/apps/{id}/groups/{groupId}', { params: { path: { id: app.id, groupId: group.id } } })),
     onSuccess: async (_, app) => {
       notifySuccess(`"${app.label}" unbound from "${group.name}".`);
       await changed();
@@ -67,7 +67,7 @@ export function AppsTab({ group }: { group: UserGroup }) {
           label="Bind an application"
           placeholder="Search SSO applications by label"
           queryKey={[...groupKeys.detail(group.id), 'app-picker']}
-          search={async (term) => (await api.get<Page<App>>('/apps', { limit: 20, search: term })).data}
+          search={async (term) => (await unwrap(client.GET('/api/apps', { params: { query: { limit: 20, search: term } } }))).data}
           toOption={(app) => ({
             value: app.id,
             label: app.label,

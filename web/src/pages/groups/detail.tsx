@@ -3,7 +3,7 @@ import { useForm } from '@mantine/form';
 import { IconApps, IconArrowLeft, IconInfoCircle, IconTrash, IconUsers } from '@tabler/icons-react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link, useNavigate, useParams } from 'react-router';
-import { ApiError, api } from '../../api.ts';
+import { ApiError, client, unwrap } from '../../api.ts';
 import { useConfirm } from '../../components/confirm.tsx';
 import { BuiltinBadge } from '../../components/directory.tsx';
 import { CopyField, EmptyState, ErrorAlert, PageHeader, formatTime, notifyError, notifySuccess } from '../../components/ui.tsx';
@@ -17,7 +17,7 @@ import { ALL_USERS_EXPLANATION, type GroupFormValues, groupKeys, groupValidation
 /** One group, with JumpCloud's tabs: Details, Users (members) and Applications (bindings). The tab is in the address. */
 export function GroupPage() {
   const { id = '' } = useParams();
-  const group = useQuery({ queryKey: groupKeys.detail(id), queryFn: () => api.get<UserGroup>(`/groups/${encodeURIComponent(id)}`), retry: (count, error) => !(error instanceof ApiError && error.status === 404) && count < 1 });
+  const group = useQuery({ queryKey: groupKeys.detail(id), queryFn: () => unwrap(client.GET('/api/groups/{id}', { params: { path: { id } } })), retry: (count, error) => !(error instanceof ApiError && error.status === 404) && count < 1 });
 
   const back = (
     <Anchor component={Link} to="/groups" size="sm" mb="sm" display="inline-flex" style={{ alignItems: 'center', gap: 4 }}>
@@ -74,7 +74,7 @@ function DeleteGroupButton({ group }: { group: UserGroup }) {
   const queryClient = useQueryClient();
   const navigate = useNavigate();
   const remove = useMutation({
-    mutationFn: () => api.delete(`/groups/${group.id}`),
+    mutationFn: () => unwrap(client.DELETE('/api/groups/{id}', { params: { path: { id: group.id } } })),
     onSuccess: () => {
       // Leave the page first, so that it doesn't ask for the group it just deleted.
       navigate('/groups');
@@ -155,7 +155,7 @@ function EditGroupForm({ group }: { group: UserGroup }) {
       const changes: Partial<GroupFormValues> = {};
       if (!group.builtin && values.name.trim() !== group.name) changes.name = values.name.trim();
       if (values.description !== group.description) changes.description = values.description;
-      return api.patch<UserGroup>(`/groups/${group.id}`, changes);
+      return unwrap(client.PATCH('/api/groups/{id}', { params: { path: { id: group.id } }, body: changes }));
     },
     onSuccess: async (saved) => {
       // The form starts afresh from the saved group (it is keyed by `updated`).

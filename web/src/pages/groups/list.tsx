@@ -5,13 +5,12 @@ import { IconPlus, IconSearch } from '@tabler/icons-react';
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
 import { useNavigate, useSearchParams } from 'react-router';
-import { api } from '../../api.ts';
+import { client, unwrap } from '../../api.ts';
 import { GroupName } from '../../components/directory.tsx';
 import { TextOrDash } from '../../components/table.tsx';
 import { EmptyState, ErrorAlert, FormButtons, PageHeader, Pager, notifySuccess } from '../../components/ui.tsx';
 import { useCan } from '../../session.tsx';
-import type { Group as UserGroup, Page } from '../../types.ts';
-import { type GroupFormValues, type ListedGroup, PAGE_SIZE, groupKeys, groupValidation, showGroupErrors, useTakenNameWarning } from './shared.tsx';
+import { type GroupFormValues, PAGE_SIZE, groupKeys, groupValidation, showGroupErrors, useTakenNameWarning } from './shared.tsx';
 
 /** User Groups: every group with its member count, searchable by name; the search and page live in the address. */
 export function GroupsPage() {
@@ -39,7 +38,7 @@ export function GroupsPage() {
 
   const groups = useQuery({
     queryKey: groupKeys.list(search, offset),
-    queryFn: () => api.get<Page<ListedGroup>>('/groups', { limit: PAGE_SIZE, offset, search }),
+    queryFn: () => unwrap(client.GET('/api/groups', { params: { query: { limit: PAGE_SIZE, offset, search } } })),
     placeholderData: keepPreviousData,
   });
 
@@ -124,7 +123,7 @@ function CreateGroupModal({ opened, onClose }: { opened: boolean; onClose: () =>
   const form = useForm<GroupFormValues>({ initialValues: { name: '', description: '' }, validate: groupValidation, validateInputOnChange: true });
   useTakenNameWarning(form);
   const create = useMutation({
-    mutationFn: (values: GroupFormValues) => api.post<UserGroup>('/groups', { name: values.name.trim(), description: values.description }),
+    mutationFn: (values: GroupFormValues) => unwrap(client.POST('/api/groups', { body: { name: values.name.trim(), description: values.description } })),
     onSuccess: async (group) => {
       await queryClient.invalidateQueries({ queryKey: groupKeys.all });
       notifySuccess(`Group "${group.name}" created. Add its members next.`);

@@ -4,13 +4,13 @@ import { IconInfoCircle, IconSearch, IconUserMinus, IconUserPlus } from '@tabler
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { Link } from 'react-router';
-import { api } from '../../api.ts';
+import { client, unwrap } from '../../api.ts';
 import { useConfirm } from '../../components/confirm.tsx';
 import { UserStateBadge, nameOf } from '../../components/directory.tsx';
 import { ActionsHeader, RemoveRowButton } from '../../components/table.tsx';
 import { EmptyState, ErrorAlert, Pager, notifyError, notifySuccess } from '../../components/ui.tsx';
 import { useCan } from '../../session.tsx';
-import type { Group as UserGroup, Page, User } from '../../types.ts';
+import type { Group as UserGroup, User } from '../../types.ts';
 import { SearchPicker } from './picker.tsx';
 import { ALL_USERS_EXPLANATION, PAGE_SIZE, groupKeys } from './shared.tsx';
 
@@ -31,7 +31,7 @@ export function MembersTab({ group }: { group: UserGroup }) {
 
   const members = useQuery({
     queryKey: groupKeys.members(group.id, search, offset),
-    queryFn: () => api.get<Page<User>>(`/groups/${group.id}/members`, { limit: PAGE_SIZE, offset, search }),
+    queryFn: () => unwrap(client.GET('/api/groups/{id}/members', { params: { path: { id: group.id }, query: { limit: PAGE_SIZE, offset, search } } })),
     placeholderData: keepPreviousData,
   });
 
@@ -41,7 +41,7 @@ export function MembersTab({ group }: { group: UserGroup }) {
     void queryClient.invalidateQueries({ queryKey: ['users'] });
   };
   const add = useMutation({
-    mutationFn: (user: User) => api.put(`/groups/${group.id}/members/${user.id}`),
+    mutationFn: (user: User) => unwrap(client.PUT('/api/groups/{id}/members/{userId}', { params: { path: { id: group.id, userId: user.id } } })),
     onSuccess: async (_, user) => {
       notifySuccess(`${user.username} is a member of "${group.name}".`);
       await changed();
@@ -49,7 +49,7 @@ export function MembersTab({ group }: { group: UserGroup }) {
     onError: notifyError,
   });
   const remove = useMutation({
-    mutationFn: (user: User) => api.delete(`/groups/${group.id}/members/${user.id}`),
+    mutationFn: (user: User) => unwrap(client.DELETE('/api/groups/{id}/members/{userId}', { params: { path: { id: group.id, userId: user.id } } })),
     onSuccess: async (_, user) => {
       notifySuccess(`${user.username} removed from "${group.name}".`);
       // The last member of the last page gone: show the page before.
@@ -80,7 +80,7 @@ export function MembersTab({ group }: { group: UserGroup }) {
           label="Add a user"
           placeholder="Search by name, username or email"
           queryKey={[...groupKeys.detail(group.id), 'user-picker']}
-          search={async (term) => (await api.get<Page<User>>('/users', { limit: 20, search: term })).data}
+          search={async (term) => (await unwrap(client.GET('/api/users', { params: { query: { limit: 20, search: term } } }))).data}
           toOption={(user) => ({ value: user.id, label: nameOf(user) === user.username ? user.username : `${nameOf(user)} (${user.username})`, hint: user.email })}
           actionLabel="Add to group"
           actionIcon={<IconUserPlus size={16} />}

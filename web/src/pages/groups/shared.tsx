@@ -2,14 +2,12 @@ import type { UseFormReturnType } from '@mantine/form';
 import { useDebouncedValue } from '@mantine/hooks';
 import { useQuery } from '@tanstack/react-query';
 import { useEffect } from 'react';
-import { ApiError, api } from '../../api.ts';
+import { ApiError, client, unwrap } from '../../api.ts';
 import { showApiErrors } from '../../components/ui.tsx';
-import type { Group } from '../../types.ts';
+import type { ResponseBody } from '../../types.ts';
 
 /** A group as GET /groups lists it: with its member count. */
-export interface ListedGroup extends Group {
-  member_count: number;
-}
+export type ListedGroup = ResponseBody<'/api/groups', 'get'>['data'][number];
 
 /**
  * Query keys: everything about groups starts with 'groups', so one invalidation refreshes the list,
@@ -63,7 +61,7 @@ export function useTakenNameWarning(form: UseFormReturnType<GroupFormValues>, ow
   const lookup = useQuery({
     queryKey: groupKeys.byName(name),
     queryFn: () =>
-      api.get<Group>(`/groups/${encodeURIComponent(name)}`).catch((error: unknown) => {
+      unwrap(client.GET('/api/groups/{id}', { params: { path: { id: name } } })).catch((error: unknown) => {
         if (error instanceof ApiError && error.status === 404) return null;
         throw error;
       }),

@@ -2,11 +2,11 @@ import { Alert, Anchor, Button, DataList, Group, List, Loader, Paper, Stack, Tex
 import { IconAlertTriangle, IconCircleCheck, IconPlayerPause, IconPlayerPlay, IconPlugConnected, IconTrash } from '@tabler/icons-react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link, useNavigate, useParams, useSearchParams } from 'react-router';
-import { ApiError, api } from '../../api.ts';
+import { ApiError, client, unwrap } from '../../api.ts';
 import { useConfirm } from '../../components/confirm.tsx';
 import { CopyField, EmptyState, ErrorAlert, PageHeader, formatTime, notifyError, notifySuccess } from '../../components/ui.tsx';
 import { useCan } from '../../session.tsx';
-import { IDENTITY_PROVIDER_TYPE_LABELS, type IdentityProvider, type IdentityProviderTestResult, type IdentityProviderType, type ListOf, type RoutingPolicy } from '../../types.ts';
+import { IDENTITY_PROVIDER_TYPE_LABELS, type IdentityProvider, type IdentityProviderInput, type IdentityProviderTestResult, type IdentityProviderType } from '../../types.ts';
 import { CALLBACK_URL, type IdpFormValues, IdpFormFields, emptyIdpValues, idpToValues, placeIdpErrors, useIdpForm, valuesToInput } from './form.tsx';
 import { EnabledBadge } from './list.tsx';
 import { BackToIdentityProviders, BillingAdminsOnly, idpKeys, policyKeys } from './shared.tsx';
@@ -24,7 +24,7 @@ function NewIdentityProvider({ type }: { type: IdentityProviderType }) {
   const navigate = useNavigate();
   const queryClient = useQueryClient();
   const create = useMutation({
-    mutationFn: (values: IdpFormValues) => api.post<IdentityProvider>('/identity-providers', valuesToInput(values, { editing: false })),
+    mutationFn: (values: IdpFormValues) => unwrap(client.POST('/api/identity-providers', { body: valuesToInput(values, { editing: false }) as IdentityProviderInput })),
     onSuccess: (provider) => {
       queryClient.setQueryData(idpKeys.detail(provider.id), provider);
       void queryClient.invalidateQueries({ queryKey: idpKeys.all });
@@ -67,7 +67,7 @@ function IdentityProviderLoader() {
   const { id = '' } = useParams();
   const provider = useQuery({
     queryKey: idpKeys.detail(id),
-    queryFn: () => api.get<IdentityProvider>(`/identity-providers/${encodeURIComponent(id)}`),
+    queryFn: () => unwrap(client.GET('/api/identity-providers/{id}', { params: { path: { id } } })),
     retry: (failures, error) => !(error instanceof ApiError && error.status === 404) && failures < 1,
   });
   if (provider.error instanceof ApiError && provider.error.status === 404) {
@@ -104,7 +104,7 @@ function IdentityProviderDetails({ provider }: { provider: IdentityProvider }) {
   };
 
   const save = useMutation({
-    mutationFn: (values: IdpFormValues) => api.patch<IdentityProvider>(`/identity-providers/${provider.id}`, valuesToInput(values, { editing: true })),
+    mutationFn: (values: IdpFormValues) => unwrap(client.PATCH('/api/identity-providers/{id}', { params: { path: { id: provider.id } }, body: valuesToInput(values, { editing: true }) })),
     onSuccess: (changed) => {
       // The form starts again from what the server holds; a replaced secret's field empties.
       const values = idpToValues(changed);
@@ -117,7 +117,7 @@ function IdentityProviderDetails({ provider }: { provider: IdentityProvider }) {
     onError: (error) => placeIdpErrors(form, error),
   });
   const setEnabled = useMutation({
-    mutationFn: (enabled: boolean) => api.patch<IdentityProvider>(`/identity-providers/${provider.id}`, { enabled }),
+    mutationFn: (enabled: boolean) => unwrap(client.PATCH('/api/identity-providers/{id}', { params: { path: { id: provider.id } }, body: { enabled } })),
     onSuccess: (changed) => {
       notifySuccess(changed.enabled ? `"${changed.name}" is enabled.` : `"${changed.name}" is disabled: its routing policies are passed over until it is enabled again.`);
       stored(changed);
@@ -125,7 +125,7 @@ function IdentityProviderDetails({ provider }: { provider: IdentityProvider }) {
     onError: notifyError,
   });
   const remove = useMutation({
-    mutationFn: () => api.delete(`/identity-providers/${provider.id}`),
+    mutationFn: () => unwrap(client.DELETE('/api/identity-providers/{id}', { params: { path: { id: provider.id } } })),
     onSuccess: () => {
       queryClient.removeQueries({ queryKey: idpKeys.detail(provider.id) });
       void queryClient.invalidateQueries({ queryKey: idpKeys.all });
@@ -136,7 +136,7 @@ function IdentityProviderDetails({ provider }: { provider: IdentityProvider }) {
     onError: notifyError,
   });
   const test = useMutation({
-    mutationFn: () => api.post<IdentityProviderTestResult>(`/identity-providers/${provider.id}/test`),
+    mutationFn: () => unwrap(client.POST('/api/identity-providers/{id}/test', { params: { path: { id: provider.id } } })),
     onError: notifyError,
   });
 
@@ -246,7 +246,7 @@ function IdentityProviderDetails({ provider }: { provider: IdentityProvider }) {
 
 /** The routing policies that send people here: what to change before the provider can be deleted. */
 function UsedByPolicies({ provider }: { provider: IdentityProvider }) {
-  const policies = useQuery({ queryKey: policyKeys.all, queryFn: () => api.get<ListOf<RoutingPolicy>>('/routing-policies') });
+  const policies = useQuery({ queryKey: policyKeys.all, queryFn: () => unwrap(client.GET('/api/routing-policies')) });
   const using = (policies.data?.data ?? []).filter((policy) => policy.identity_provider.id === provider.id);
   return (
     <Paper withBorder p={{ base: 'sm', sm: 'lg' }} maw={820}>

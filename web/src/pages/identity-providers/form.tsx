@@ -7,17 +7,15 @@
 import { Checkbox, Divider, MultiSelect, PasswordInput, Radio, Stack, TagsInput, Text, TextInput, Title } from '@mantine/core';
 import { type UseFormReturnType, useForm } from '@mantine/form';
 import { useQuery } from '@tanstack/react-query';
-import { ApiError, api } from '../../api.ts';
+import { ApiError, client, unwrap } from '../../api.ts';
 import { CopyField, showApiErrors } from '../../components/ui.tsx';
 import { config } from '../../config.ts';
 import {
   FIRST_LOGIN_LABELS,
   type FirstLoginMode,
-  type Group as UserGroup,
   type IdentityProvider,
   type IdentityProviderInput,
   type IdentityProviderType,
-  type Page,
   type UpstreamClientAuth,
 } from '../../types.ts';
 import { ALL_GROUPS_QUERY } from './shared.tsx';
@@ -211,7 +209,7 @@ function SectionTitle({ children, description }: { children: string; description
 export function IdpFormFields({ form, editing, hasSecret }: { form: UseFormReturnType<IdpFormValues>; editing: boolean; hasSecret?: boolean }) {
   const values = form.values;
   const entra = values.type === 'entra';
-  const groups = useQuery({ queryKey: ['groups', 'list', { search: '', ...ALL_GROUPS_QUERY }], queryFn: () => api.get<Page<UserGroup>>('/groups', ALL_GROUPS_QUERY) });
+  const groups = useQuery({ queryKey: ['groups', 'list', { search: '', ...ALL_GROUPS_QUERY }], queryFn: () => unwrap(client.GET('/api/groups', { params: { query: ALL_GROUPS_QUERY } })) });
   // Everyone is in All Users already: it can't be a group new users are added to.
   const groupOptions = (groups.data?.data ?? []).filter((group) => !group.builtin).map((group) => ({ value: group.id, label: group.name }));
   // A group chosen before but no longer listed (deleted, say) still shows, by its id.

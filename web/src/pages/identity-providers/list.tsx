@@ -2,10 +2,10 @@ import { Anchor, Badge, Button, Code, Loader, Menu, Stack, Table, Text } from '@
 import { IconBrandAzure, IconChevronDown, IconPlugConnected, IconPlus } from '@tabler/icons-react';
 import { useQuery } from '@tanstack/react-query';
 import { Link, useNavigate } from 'react-router';
-import { api } from '../../api.ts';
+import { client, unwrap } from '../../api.ts';
 import { EmptyState, ErrorAlert, PageHeader } from '../../components/ui.tsx';
 import { useCan } from '../../session.tsx';
-import { IDENTITY_PROVIDER_TYPE_LABELS, type IdentityProvider, type ListOf } from '../../types.ts';
+import { IDENTITY_PROVIDER_TYPE_LABELS } from '../../types.ts';
 import { BillingAdminsOnly, idpKeys } from './shared.tsx';
 
 /** JumpCloud's "Add Identity Provider" dropdown: the Entra preset, or any OpenID provider. */
@@ -45,7 +45,7 @@ export function IdentityProvidersPage() {
 }
 
 function IdentityProviderList() {
-  const providers = useQuery({ queryKey: idpKeys.list, queryFn: () => api.get<ListOf<IdentityProvider>>('/identity-providers') });
+  const providers = useQuery({ queryKey: idpKeys.list, queryFn: () => unwrap(client.GET('/api/identity-providers')) });
   const nothingYet = providers.data?.data.length === 0;
   return (
     <Stack gap={0}>

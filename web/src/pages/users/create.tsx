@@ -2,10 +2,10 @@ import { Modal, PasswordInput, Radio, Select, SimpleGrid, Stack, Switch, TextInp
 import { useForm } from '@mantine/form';
 import { useMediaQuery } from '@mantine/hooks';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
-import { api } from '../../api.ts';
+import { client, unwrap } from '../../api.ts';
 import { FormButtons, notifySuccess } from '../../components/ui.tsx';
 import { useSession } from '../../session.tsx';
-import type { Role, User } from '../../types.ts';
+import type { Role } from '../../types.ts';
 import { MIN_PASSWORD_LENGTH, NO_ROLE, STATE_DESCRIPTIONS, profileValidation, roleOptions, showUserErrors, userKeys, validatePassword } from './shared.tsx';
 
 interface NewUser {
@@ -44,16 +44,20 @@ export function CreateUserModal({ opened, onClose }: { opened: boolean; onClose:
 
   const create = useMutation({
     mutationFn: (values: NewUser) =>
-      api.post<User>('/users', {
-        username: values.username.trim(),
-        email: values.email.trim(),
-        firstname: values.firstname.trim(),
-        lastname: values.lastname.trim(),
-        displayname: values.displayname.trim(),
-        state: values.state,
-        ...(values.withPassword ? { password: values.password } : {}),
-        ...(mayGrantRoles && values.role !== NO_ROLE ? { role: values.role as Role } : {}),
-      }),
+      unwrap(
+        client.POST('/api/users', {
+          body: {
+            username: values.username.trim(),
+            email: values.email.trim(),
+            firstname: values.firstname.trim(),
+            lastname: values.lastname.trim(),
+            displayname: values.displayname.trim(),
+            state: values.state,
+            ...(values.withPassword ? { password: values.password } : {}),
+            ...(mayGrantRoles && values.role !== NO_ROLE ? { role: values.role as Role } : {}),
+          },
+        }),
+      ),
     onSuccess: async (user) => {
       notifySuccess(`Created user ${user.username}.`);
       close();

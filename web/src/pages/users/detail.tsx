@@ -4,7 +4,7 @@ import { useDisclosure } from '@mantine/hooks';
 import { IconApps, IconId, IconInfoCircle, IconKey, IconLayoutGrid, IconLink, IconLockOpen, IconPlayerPause, IconPlayerPlay, IconTrash, IconUsersGroup } from '@tabler/icons-react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link, useNavigate, useParams } from 'react-router';
-import { ApiError, api } from '../../api.ts';
+import { ApiError, client, unwrap } from '../../api.ts';
 import { useConfirm } from '../../components/confirm.tsx';
 import { UserStateBadge, nameOf } from '../../components/directory.tsx';
 import { CopyField, EmptyState, ErrorAlert, PageHeader, formatTime, notifyError, notifySuccess } from '../../components/ui.tsx';
@@ -26,7 +26,7 @@ export function UserPage() {
   const { id = '' } = useParams();
   const user = useQuery({
     queryKey: userKeys.detail(id),
-    queryFn: () => api.get<User>(`/users/${encodeURIComponent(id)}`),
+    queryFn: () => unwrap(client.GET('/api/users/{id}', { params: { path: { id } } })),
     // A missing user stays missing: say so at once.
     retry: (failures, error) => !(error instanceof ApiError && error.status === 404) && failures < 1,
   });
@@ -106,7 +106,7 @@ function UserActions({ user }: { user: User }) {
   const externallyManaged = useUserIdentities(user.id).data?.externally_managed_password === true;
 
   const stateChange = useMutation({
-    mutationFn: (action: 'suspend' | 'activate' | 'unlock') => api.post<User>(`/users/${user.id}/${action}`),
+    mutationFn: (action: 'suspend' | 'activate' | 'unlock') => unwrap(client.POST(`/api/users/{id}/${action}`, { params: { path: { id: user.id } } })),
     onSuccess: async (saved, action) => {
       queryClient.setQueryData(userKeys.detail(user.id), saved);
       const done = { suspend: 'Suspended', activate: 'Activated', unlock: 'Unlocked' }[action];
@@ -116,7 +116,7 @@ function UserActions({ user }: { user: User }) {
     onError: notifyError,
   });
   const remove = useMutation({
-    mutationFn: () => api.delete(`/users/${user.id}`),
+    mutationFn: () => unwrap(client.DELETE('/api/users/{id}', { params: { path: { id: user.id } } })),
     onSuccess: async () => {
       notifySuccess(`Deleted ${nameOf(user)}.`);
       navigate('/users');
@@ -256,7 +256,7 @@ function RoleSection({ user }: { user: User }) {
   const queryClient = useQueryClient();
   const form = useForm({ initialValues: { role: user.role ?? NO_ROLE } });
   const setRole = useMutation({
-    mutationFn: (role: Role | null) => api.put<User>(`/users/${user.id}/role`, { role }),
+    mutationFn: (role: Role | null) => unwrap(client.PUT('/api/users/{id}/role', { params: { path: { id: user.id } }, body: { role } })),
     onSuccess: async (saved) => {
       queryClient.setQueryData(userKeys.detail(user.id), saved);
       notifySuccess(saved.role ? `${nameOf(saved)} is now ${ROLE_LABELS[saved.role]}.` : `${nameOf(saved)} is no longer an administrator.`);

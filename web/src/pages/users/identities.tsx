@@ -2,20 +2,20 @@ import { Alert, Anchor, Code, Loader, Table, Text } from '@mantine/core';
 import { IconCloudLock, IconUnlink } from '@tabler/icons-react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link } from 'react-router';
-import { api } from '../../api.ts';
+import { client, unwrap } from '../../api.ts';
 import { useConfirm } from '../../components/confirm.tsx';
 import { nameOf } from '../../components/directory.tsx';
 import { ActionsHeader, RemoveRowButton } from '../../components/table.tsx';
 import { EmptyState, ErrorAlert, formatTime, notifyError, notifySuccess } from '../../components/ui.tsx';
 import { useSession } from '../../session.tsx';
-import type { IdentityLink, User, UserIdentities } from '../../types.ts';
+import type { IdentityLink, User } from '../../types.ts';
 import { Section } from './profile.tsx';
 
 export const identitiesKey = (userId: string) => ['users', userId, 'identities'] as const;
 
 /** The user's links to upstream identities, and whether a routing policy sends them to a provider (their password is then managed there). */
 export const useUserIdentities = (userId: string) =>
-  useQuery({ queryKey: identitiesKey(userId), queryFn: () => api.get<UserIdentities>(`/users/${encodeURIComponent(userId)}/identities`) });
+  useQuery({ queryKey: identitiesKey(userId), queryFn: () => unwrap(client.GET('/api/users/{id}/identities', { params: { path: { id: userId } } })) });
 
 /** Shown on top of a routed user's page: Gatehouse refuses their password, so there is nothing to reset here. */
 export function ExternallyManagedNotice({ user }: { user: User }) {
@@ -45,7 +45,7 @@ export function LinkedIdentitiesSection({ user }: { user: User }) {
   const queryClient = useQueryClient();
   const identities = useUserIdentities(user.id);
   const unlink = useMutation({
-    mutationFn: (link: IdentityLink) => api.delete(`/users/${user.id}/identities/${link.id}`),
+    mutationFn: (link: IdentityLink) => unwrap(client.DELETE('/api/users/{id}/identities/{linkId}', { params: { path: { id: user.id, linkId: link.id } } })),
     onSuccess: (_, link) => notifySuccess(`Removed the link to ${link.identity_provider.name}.`),
     onSettled: () => queryClient.invalidateQueries({ queryKey: identitiesKey(user.id) }),
     onError: notifyError,

@@ -4,11 +4,11 @@ import { IconPlus, IconSearch } from '@tabler/icons-react';
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { useEffect, useRef, useState } from 'react';
 import { Link, useNavigate, useSearchParams } from 'react-router';
-import { api } from '../../api.ts';
+import { client, unwrap } from '../../api.ts';
 import { UserStateBadge, nameOf } from '../../components/directory.tsx';
 import { EmptyState, ErrorAlert, PageHeader, Pager } from '../../components/ui.tsx';
 import { useCan } from '../../session.tsx';
-import { ROLE_LABELS, type Page, type User } from '../../types.ts';
+import { ROLE_LABELS, type ResponseBody } from '../../types.ts';
 import { CreateUserModal } from './create.tsx';
 import { LockedBadge, userKeys } from './shared.tsx';
 
@@ -51,7 +51,7 @@ export function UsersPage() {
 
   const users = useQuery({
     queryKey: userKeys.list(search, offset),
-    queryFn: () => api.get<Page<ListedUser>>('/users', { limit: PAGE_SIZE, offset, search }),
+    queryFn: () => unwrap(client.GET('/api/users', { params: { query: { limit: PAGE_SIZE, offset, search } } })),
     placeholderData: keepPreviousData,
   });
 
@@ -96,8 +96,9 @@ export function UsersPage() {
   );
 }
 
-/** A user as the list gives them: with the groups they were added to (All Users, everyone's, left out). */
-type ListedUser = User & { groups: { id: string; name: string }[] };
+/** A page of users as the list gives them: with the groups they were added to (All Users, everyone's, left out). */
+type UsersPage = ResponseBody<'/api/users', 'get'>;
+type ListedUser = UsersPage['data'][number];
 
 const SHOWN_GROUPS = 3;
 
@@ -127,7 +128,7 @@ function UserGroups({ groups }: { groups: ListedUser['groups'] }) {
   );
 }
 
-function UsersTable({ page, search, onCreate, onOffset }: { page: Page<ListedUser>; search: string; onCreate: (() => void) | undefined; onOffset: (offset: number) => void }) {
+function UsersTable({ page, search, onCreate, onOffset }: { page: UsersPage; search: string; onCreate: (() => void) | undefined; onOffset: (offset: number) => void }) {
   const navigate = useNavigate();
   if (page.total === 0) {
     if (search) {

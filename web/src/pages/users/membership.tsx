@@ -3,13 +3,13 @@ import { useDebouncedValue } from '@mantine/hooks';
 import { IconTrash } from '@tabler/icons-react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
-import { api } from '../../api.ts';
+import { client, unwrap } from '../../api.ts';
 import { useConfirm } from '../../components/confirm.tsx';
 import { AppName, AppStatusBadge, GroupName, nameOf } from '../../components/directory.tsx';
 import { ActionsHeader, RemoveRowButton, TextOrDash } from '../../components/table.tsx';
 import { EmptyState, ErrorAlert, notifyError, notifySuccess } from '../../components/ui.tsx';
 import { useCan } from '../../session.tsx';
-import type { App, Group as UserGroup, Page, User } from '../../types.ts';
+import type { Group as UserGroup, User } from '../../types.ts';
 import { userKeys } from './shared.tsx';
 
 /** Membership decides app access, so a change refreshes the user's groups and apps and every group view. */
@@ -29,9 +29,9 @@ export function UserGroupsTab({ user }: { user: User }) {
   const mayChange = useCan('directory');
   const confirm = useConfirm();
   const changed = useMembershipChange(user);
-  const groups = useQuery({ queryKey: userKeys.groups(user.id), queryFn: () => api.get<UserGroup[]>(`/users/${user.id}/groups`) });
+  const groups = useQuery({ queryKey: userKeys.groups(user.id), queryFn: () => unwrap(client.GET('/api/users/{id}/groups', { params: { path: { id: user.id } } })) });
   const remove = useMutation({
-    mutationFn: (group: UserGroup) => api.delete(`/groups/${group.id}/members/${user.id}`),
+    mutationFn: (group: UserGroup) => unwrap(client.DELETE('/api/groups/{id}/members/{userId}', { params: { path: { id: group.id, userId: user.id } } })),
     onSuccess: async (_, group) => {
       notifySuccess(`Removed ${nameOf(user)} from ${group.name}.`);
       await changed();
@@ -104,12 +104,12 @@ function AddToGroup({ user, memberOf, onAdded }: { user: User; memberOf: UserGro
   const [chosen, setChosen] = useState<string | null>(null);
   const candidates = useQuery({
     queryKey: ['groups', 'list', { search: term, offset: 0, picker: true }],
-    queryFn: () => api.get<Page<UserGroup>>('/groups', { search: term, limit: 20 }),
+    queryFn: () => unwrap(client.GET('/api/groups', { params: { query: { search: term, limit: 20 } } })),
   });
   const memberIds = new Set(memberOf.map((group) => group.id));
   const options = (candidates.data?.data ?? []).filter((group) => !group.builtin && !memberIds.has(group.id)).map((group) => ({ value: group.id, label: group.name }));
   const add = useMutation({
-    mutationFn: (groupId: string) => api.put(`/groups/${groupId}/members/${user.id}`),
+    mutationFn: (groupId: string) => unwrap(client.PUT('/api/groups/{id}/members/{userId}', { params: { path: { id: groupId, userId: user.id } } })),
     onSuccess: async () => {
       const name = options.find((option) => option.value === chosen)?.label ?? 'the group';
       notifySuccess(`Added ${nameOf(user)} to ${name}.`);
@@ -145,7 +145,7 @@ function AddToGroup({ user, memberOf, onAdded }: { user: User; memberOf: UserGro
 
 /** Applications tab: the apps the user may sign in to through their groups. */
 export function UserAppsTab({ user }: { user: User }) {
-  const apps = useQuery({ queryKey: userKeys.apps(user.id), queryFn: () => api.get<App[]>(`/users/${user.id}/apps`) });
+  const apps = useQuery({ queryKey: userKeys.apps(user.id), queryFn: () => unwrap(client.GET('/api/users/{id}/apps', { params: { path: { id: user.id } } })) });
   if (apps.error) return <ErrorAlert error={apps.error} title="Could not load the user's applications" />;
   if (!apps.data) return <Loader aria-label="Loading applications" />;
   if (apps.data.length === 0) {

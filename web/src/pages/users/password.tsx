@@ -1,7 +1,7 @@
 import { Modal, PasswordInput, Stack, Text } from '@mantine/core';
 import { useForm } from '@mantine/form';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
-import { api } from '../../api.ts';
+import { client, unwrap } from '../../api.ts';
 import { nameOf } from '../../components/directory.tsx';
 import { FormButtons, notifySuccess } from '../../components/ui.tsx';
 import type { User } from '../../types.ts';
@@ -23,7 +23,7 @@ export function ResetPasswordModal({ user, opened, onClose }: { user: User; open
     onClose();
   };
   const reset = useMutation({
-    mutationFn: (password: string) => api.put<User>(`/users/${user.id}/password`, { password }),
+    mutationFn: (password: string) => unwrap(client.PUT('/api/users/{id}/password', { params: { path: { id: user.id } }, body: { password } })),
     onSuccess: async (saved) => {
       queryClient.setQueryData(userKeys.detail(user.id), saved);
       notifySuccess(`Set a new password for ${nameOf(saved)}.`);

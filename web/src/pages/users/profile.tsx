@@ -3,7 +3,7 @@ import { useForm } from '@mantine/form';
 import { IconPlus, IconTrash } from '@tabler/icons-react';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import type { ReactNode } from 'react';
-import { api } from '../../api.ts';
+import { client, unwrap } from '../../api.ts';
 import { nameOf } from '../../components/directory.tsx';
 import { notifySuccess } from '../../components/ui.tsx';
 import type { User } from '../../types.ts';
@@ -71,7 +71,7 @@ export function ProfileForm({ user }: { user: User }) {
       if (JSON.stringify(attributes) !== JSON.stringify(user.attributes)) changes['attributes'] = attributes;
       // Edits that come back to the saved values (give or take spaces) change nothing.
       if (Object.keys(changes).length === 0) return Promise.resolve(user);
-      return api.patch<User>(`/users/${user.id}`, changes);
+      return unwrap(client.PATCH('/api/users/{id}', { params: { path: { id: user.id } }, body: changes }));
     },
     onSuccess: async (saved) => {
       queryClient.setQueryData(userKeys.detail(user.id), saved);
