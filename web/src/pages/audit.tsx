@@ -24,6 +24,7 @@ const KNOWN_ACTIONS = [
   'identity_provider.*', 'identity_provider.create', 'identity_provider.update', 'identity_provider.delete',
   'routing_policy.*', 'routing_policy.create', 'routing_policy.update', 'routing_policy.delete',
   'federation.*', 'federation.sign_in', 'federation.link', 'federation.unlink', 'federation.user_created',
+  'self.*', 'self.profile_update', 'self.password_change', 'self.session.end', 'self.session.end_all', 'self.app_grant.revoke',
   'keys.rotate', 'settings.update', 'token.issue',
 ];
 
