@@ -5,7 +5,7 @@ import { type Directory, type DirectoryStores, createDirectory } from '../direct
 import type { Role } from '../directory/roles.ts';
 import { atomically } from '../storage/lock.ts';
 import type { Database } from '../storage/schema.ts';
-import { invalidSyntax, invalidValue } from './errors.ts';
+import { ScimError, invalidSyntax, invalidValue } from './errors.ts';
 import { DEFAULT_COUNT, LIST_RESPONSE_SCHEMA, MAX_RESULTS } from './schemas.ts';
 
 /** Who provisions: the SCIM key (the audit actor) and its owner, whose role bounds what it may do. */
@@ -54,7 +54,7 @@ export async function provision<T>(
       return result;
     });
   } catch (error) {
-    const code = error instanceof DomainError ? error.code : error instanceof Error && error.name === 'ScimError' ? 'scim.refused' : 'internal';
+    const code = error instanceof DomainError ? error.code : error instanceof ScimError ? `scim.${error.scimType ?? error.status}` : 'internal';
     await context.directory.audit.record(caller.actor, { action, target: attempted, outcome: 'failure', details: { code, via: 'scim' } }).catch(() => {});
     throw error;
   }

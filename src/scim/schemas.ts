@@ -144,7 +144,6 @@ export function discovery(base: string) {
   return {
     serviceProviderConfig: {
       schemas: [SERVICE_PROVIDER_CONFIG_SCHEMA],
-      documentationUri: `${base.replace(/\/scim\/v2$/, '')}/api/docs`,
       patch: { supported: true },
       bulk: { supported: false, maxOperations: 0, maxPayloadSize: 0 },
       filter: { supported: true, maxResults: MAX_RESULTS },

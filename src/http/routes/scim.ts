@@ -97,6 +97,8 @@ export async function registerScim(app: FastifyInstance, deps: { directory: Dire
     async (scim) => {
       scim.removeAllContentTypeParsers();
       scim.addContentTypeParser(['application/scim+json', 'application/json'], { parseAs: 'string', bodyLimit: BODY_LIMIT }, (_request, body, done) => {
+        // An empty body (a DELETE sent with a content type) is no body; a POST without one is refused later.
+        if ((body as string).trim() === '') return done(null, undefined);
         try {
           done(null, JSON.parse(body as string));
         } catch {

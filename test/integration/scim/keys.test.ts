@@ -159,7 +159,9 @@ for (const { kind, skip } of DATABASE_KINDS) {
       assert.equal((await scim(gh, 'GET', `/Groups?${filterQuery(`displayName eq "${displayName}"`)}`, undefined, { key })).body.totalResults, 0);
       assert.equal((await gh.directory.groups.list()).some((g) => g.name === displayName), false);
       const failures = await gh.directory.audit.list({ actor: provisioner.apiKey.id, action: 'group.create' });
-      assert.ok(failures.events.some((e) => e.outcome === 'failure' && e.target?.name === displayName));
+      const failure = failures.events.find((e) => e.outcome === 'failure' && e.target?.name === displayName);
+      assert.deepEqual(failure?.details, { code: 'scim.invalidValue', via: 'scim' });
+      assert.equal(failure?.actor.id, provisioner.apiKey.id);
       assert.equal(failures.events.some((e) => e.outcome === 'success' && e.target?.name === displayName), false);
     });
 
