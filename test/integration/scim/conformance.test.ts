@@ -327,6 +327,16 @@ for (const { kind, skip } of DATABASE_KINDS) {
       assertScimError(await req('DELETE', `/Groups/${group}`), 404);
     });
 
+    test('a user or group deleted outside SCIM (API, command line) takes its externalId with it: the id can be given again', async () => {
+      const user = (await req('POST', '/Users', { schemas: [USER], userName: `${prefix}.elsewhere@example.com`, externalId: 'ext-elsewhere' })).body;
+      const group = (await req('POST', '/Groups', { schemas: [GROUP], displayName: `${prefix}-elsewhere`, externalId: 'ext-elsewhere' })).body;
+      await gh.directory.users.delete(user.id);
+      await gh.directory.groups.delete(group.id);
+      assert.equal((await req('GET', `/Users?${filterQuery('externalId eq "ext-elsewhere"')}`)).body.totalResults, 0);
+      assertScimJson(await req('POST', '/Users', { schemas: [USER], userName: `${prefix}.again@example.com`, externalId: 'ext-elsewhere' }), 201);
+      assertScimJson(await req('POST', '/Groups', { schemas: [GROUP], displayName: `${prefix}-again`, externalId: 'ext-elsewhere' }), 201);
+    });
+
     test('§3.7, §3.11: Bulk and /Me are not offered: 501', async () => {
       assertScimError(await req('POST', '/Bulk', { schemas: ['urn:ietf:params:scim:api:messages:2.0:BulkRequest'], Operations: [] }), 501);
       assertScimError(await req('GET', '/Me'), 501);
