@@ -9,7 +9,8 @@ import { CONSOLE_CLIENT_ID } from '../../../src/directory/console-app.ts';
 import { launchUrl } from '../../../src/directory/portal.ts';
 import { adminKey, call } from '../../helpers/api.ts';
 import { Browser, parseForms } from '../../helpers/browser.ts';
-import { DATABASE_KINDS } from '../../helpers/databases.ts';
+import { openStorage } from '../../../src/storage/db.ts';
+import { DATABASE_KINDS, freshConfig } from '../../helpers/databases.ts';
 import { type TestGatehouse, startGatehouse } from '../../helpers/gatehouse.ts';
 import { portalSignIn } from '../../helpers/portal.ts';
 import { browse, discover, startAuthorization } from '../../helpers/rp.ts';
@@ -28,6 +29,32 @@ test('launch URLs: iss appended to the query as written, replacing one already t
 });
 
 for (const { kind, skip } of DATABASE_KINDS) {
+  test(`migration 012 leaves existing passwords' change time unknown (${kind})`, { skip }, async () => {
+    const { config, cleanup } = await freshConfig(kind);
+    const open = () => openStorage({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
+    try {
+      // A database as it was before 012, with a user who has a password.
+      const before = await open();
+      await before.db.schema.alterTable('users').dropColumn('password_changed_at').execute();
+      await before.db.deleteFrom('schema_migrations').where('version', '=', 12).execute();
+      await before.db
+        .insertInto('users')
+        .values({ id: 'a'.repeat(24), username: 'old', username_key: 'old', email: 'old@example.com', email_key: 'old@example.com', firstname: '', lastname: '', displayname: '', state: 'ACTIVATED', account_locked: 0, password_hash: 'x', failed_logins: 0, attributes: '{}', role: null, created_at: '2025-01-01T00:00:00.000Z', updated_at: '2025-01-01T00:00:00.000Z' } as never)
+        .execute();
+      await before.close();
+      const after = await open();
+      try {
+        const row = await after.db.selectFrom('users').select(['password_changed_at']).where('username_key', '=', 'old').executeTakeFirstOrThrow();
+        assert.equal(row.password_changed_at, null);
+        assert.ok(await after.db.selectFrom('schema_migrations').select('version').where('version', '=', 12).executeTakeFirst());
+      } finally {
+        await after.close();
+      }
+    } finally {
+      await cleanup();
+    }
+  });
+
   describe(`User portal self-service API (${kind})`, { skip }, () => {
     let gatehouse: TestGatehouse;
     const person = (username: string, extra: { role?: 'administrator' | null; password?: string | undefined; displayname?: string } = {}) =>
