@@ -33,7 +33,7 @@ for (const { kind, skip } of DATABASE_KINDS) {
       const everyone = await gatehouse.directory.groups.get('All Users');
       const { app, clientSecret } = await gatehouse.directory.apps.create({ label: 'MFA App', redirect_uris: [REDIRECT], auth_method: 'client_secret_basic' });
       await gatehouse.directory.apps.bind(app.id, everyone.id);
-      rp = await discover({ issuer: gatehouse.issuer, clientId: app.client_id, clientSecret: clientSecret ?? undefined, redirectUri: REDIRECT });
+      rp = await discover({ issuer: gatehouse.issuer, clientId: app.client_id, clientSecret, authMethod: 'client_secret_basic', redirectUri: REDIRECT });
     });
     after(() => gatehouse?.close());
 

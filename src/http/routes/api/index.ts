@@ -13,6 +13,7 @@ import { FEDERATION_SCHEMAS, registerFederationRoutes } from './federation.ts';
 import { registerGroupRoutes } from './groups.ts';
 import { registerJumpCloudRoutes } from './jumpcloud.ts';
 import { SELF_SERVICE_SCHEMAS, registerSelfServiceRoutes } from './me.ts';
+import { FACTOR_SCHEMAS, registerFactorRoutes } from './me-factors.ts';
 import { SELF_SESSION_SCHEMAS, recordSessionUse, registerSelfSessionRoutes } from './me-sessions.ts';
 import { registerSecurityRoutes } from './security.ts';
 import { registerSettingsRoutes } from './settings.ts';
@@ -56,7 +57,7 @@ export async function registerApi(app: FastifyInstance, deps: ApiDependencies): 
     // Everything under /api is documented (the JumpCloud-compatible routes too); pages and the protocol are not.
     transform: ({ schema, url, route }) => ({ schema: { ...schema, hide: schema?.hide || !url.startsWith('/api/') || url.startsWith('/api/docs') } as typeof schema, url, route }),
   });
-  for (const schema of [...SHARED_SCHEMAS, ...FEDERATION_SCHEMAS, ...SELF_SESSION_SCHEMAS, ...SELF_SERVICE_SCHEMAS]) app.addSchema(schema);
+  for (const schema of [...SHARED_SCHEMAS, ...FEDERATION_SCHEMAS, ...SELF_SESSION_SCHEMAS, ...SELF_SERVICE_SCHEMAS, ...FACTOR_SCHEMAS]) app.addSchema(schema);
 
   const auth = createApiAuthenticator(deps.directory, deps.builtinClientToken ? { builtinClientToken: deps.builtinClientToken } : {});
   await app.register(
@@ -69,6 +70,7 @@ export async function registerApi(app: FastifyInstance, deps: ApiDependencies): 
       registerUserRoutes(api, deps.directory, auth, deps.runtime.config.issuer);
       registerSelfServiceRoutes(api, deps.directory, auth, deps.runtime.config.issuer);
       if (deps.sessions) registerSelfSessionRoutes(api, deps.directory, deps.sessions, auth);
+      registerFactorRoutes(api, deps.directory, deps.runtime.factors, auth);
       registerGroupRoutes(api, deps.directory, auth);
       registerAppRoutes(api, deps, auth);
       registerSecurityRoutes(api, deps, auth);
