@@ -46,14 +46,17 @@ export function parseFilter(text: string): Filter {
 
 const escapeLike = (value: string) => value.replace(/[\\%_]/g, (c) => `\\${c}`);
 
+/** A comparison that is true or false, never SQL's null (so that `not` of it is what the RFC means for an absent attribute). */
 function textCondition(expr: RawBuilder<unknown>, op: string, value: string, nullable: boolean): RawBuilder<SqlBool> {
+  let compared: RawBuilder<SqlBool>;
   if (op === 'co' || op === 'sw' || op === 'ew') {
     const pattern = `${op === 'sw' ? '' : '%'}${escapeLike(value)}${op === 'ew' ? '' : '%'}`;
-    return sql<SqlBool>`${expr} like ${pattern} escape '\\'`;
+    compared = sql<SqlBool>`${expr} like ${pattern} escape '\\'`;
+  } else {
+    compared = sql<SqlBool>`${expr} ${sql.raw(COMPARISONS[op as keyof typeof COMPARISONS])} ${value}`;
   }
-  const operator = COMPARISONS[op as keyof typeof COMPARISONS];
-  const compared = sql<SqlBool>`${expr} ${sql.raw(operator)} ${value}`;
-  return op === 'ne' && nullable ? sql<SqlBool>`(${expr} is null or ${compared})` : compared;
+  if (!nullable) return compared;
+  return op === 'ne' ? sql<SqlBool>`(${expr} is null or ${compared})` : sql<SqlBool>`(${expr} is not null and ${compared})`;
 }
 
 function constantCondition(constant: string | boolean, op: string, value: unknown): boolean {

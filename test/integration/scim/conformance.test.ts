@@ -143,6 +143,9 @@ for (const { kind, skip } of DATABASE_KINDS) {
       assert.deepEqual(ids(await list(`externalId eq "ext-Barbara"`)), idsOf(4));
       assert.deepEqual(ids(await list(`userName sw "${prefix}.a" and not (externalId pr)`)), []);
       assert.deepEqual(ids(await list(`userName sw "${prefix}.a" and (externalId pr)`)), idsOf(0, 1));
+      // An absent externalId is not equal to anything, so "not (… eq …)" holds for it.
+      assert.equal((await list(`userName eq "${prefix}.json@example.com" and not (externalId eq "ext-Ada")`)).body.totalResults, 1);
+      assert.deepEqual(ids(await list(`userName sw "${prefix}.a" and not (externalId eq "ext-Ada")`)), idsOf(1));
       assert.deepEqual(ids(await list(`userName sw "${prefix}." and externalId ne "ext-Ada" and name.givenName sw "a"`)), idsOf(1));
       assert.deepEqual(ids(await list(`id eq "${people[2]?.id}" and active eq true`)), idsOf(2));
       assert.equal((await list(`meta.created gt "2000-01-01T00:00:00Z" and userName eq "${people[0]?.userName}"`)).body.totalResults, 1);
