@@ -36,12 +36,21 @@ const PENDING_FACTOR = 'gatehouse_second_factor';
 interface PendingFactor {
   accountId: string;
   username: string;
+  /** How the first step went (RFC 8176 values, e.g. ['pwd']); the second factor adds to them. */
+  amr: string[];
+  /** The first step's name in the audit log, e.g. 'password'. */
+  method: string;
 }
 
 const pendingFactorOf = (interaction: { result?: Record<string, unknown> | undefined }): PendingFactor | undefined => {
   const pending = interaction.result?.[PENDING_FACTOR] as Partial<PendingFactor> | undefined;
-  return typeof pending?.accountId === 'string' && typeof pending.username === 'string' ? { accountId: pending.accountId, username: pending.username } : undefined;
+  if (typeof pending?.accountId !== 'string' || typeof pending.username !== 'string') return undefined;
+  const amr = Array.isArray(pending.amr) ? pending.amr.filter((value): value is string => typeof value === 'string') : ['pwd'];
+  return { accountId: pending.accountId, username: pending.username, amr, method: typeof pending.method === 'string' ? pending.method : 'password' };
 };
+
+/** The first step's amr with the second factor's, and `mfa` (RFC 8176: more than one factor). */
+const withSecondFactor = (first: readonly string[], second: string): string[] => [...new Set([...first.filter((value) => value !== 'mfa'), second, 'mfa'])];
 
 const WRONG_CODE = 'That code is not right, or the account cannot sign in right now. Enter the code your app shows now.';
 
@@ -271,7 +280,7 @@ export function registerInteractionRoutes(app: FastifyInstance, deps: Interactio
     perAccount.release();
     if (factorPending) {
       // The password was right; the sign-in is not done (nor audited as one) until the second factor is.
-      const pendingFactor: PendingFactor = { accountId: result.user.id, username: result.user.username };
+      const pendingFactor: PendingFactor = { accountId: result.user.id, username: result.user.username, amr: ['pwd'], method: 'password' };
       await deps.provider().interactionResult(request.raw, reply.raw, { [PENDING_FACTOR]: pendingFactor }, { mergeWithLastSubmission: false });
       interaction.result = { [PENDING_FACTOR]: pendingFactor };
       return render(reply, interaction);
@@ -312,7 +321,7 @@ export function registerInteractionRoutes(app: FastifyInstance, deps: Interactio
     };
     const outcome = await deps.directory.users.secondFactorAttempt(pending.accountId, verify);
     const appTarget = await auditApp(interaction.params.client_id);
-    const method = recovery ? 'password+recovery_code' : 'password+totp';
+    const method = `${pending.method}+${recovery ? 'recovery_code' : 'totp'}`;
     if (!outcome.ok) {
       const known = await deps.directory.users.byId(pending.accountId);
       await audit(request, known, { action: 'user.sign_in', target: appTarget, outcome: 'failure', details: { reason: outcome.reason === 'locked' ? 'locked' : recovery ? 'bad_recovery_code' : 'bad_totp_code', method } });
@@ -321,8 +330,8 @@ export function registerInteractionRoutes(app: FastifyInstance, deps: Interactio
     perAddress.release();
     perAccount.release();
     await audit(request, outcome.user, { action: 'user.sign_in', target: appTarget, details: { method, ...(remaining === undefined ? {} : { recovery_codes_remaining: remaining }) } });
-    // RFC 8176: a password and a one-time password (an authenticator's code or a recovery code), two factors.
-    const result = { login: { accountId: outcome.user.id, amr: ['pwd', 'otp', 'mfa'], remember: true }, select_account: {} };
+    // RFC 8176: a one-time password (an authenticator's code or a recovery code) after the first step.
+    const result = { login: { accountId: outcome.user.id, amr: withSecondFactor(pending.amr, 'otp'), remember: true }, select_account: {} };
     if (remaining === undefined) return deps.provider().interactionFinished(request.raw, reply.hijack().raw, result, { mergeWithLastSubmission: false });
     // A recovery code: say how many are left before going on to the app.
     const continueUrl = await deps.provider().interactionResult(request.raw, reply.raw, result, { mergeWithLastSubmission: false });
