@@ -1,6 +1,7 @@
 import type { ApiKey } from '../directory/api-keys.ts';
 import type { AuditTarget } from '../directory/audit.ts';
 import { type CommandGroup, type CommandSpec, hint, parseDuration, table } from './command.ts';
+import { displayedIssuer } from './issuer.ts';
 
 const apiKeyTarget = (key: ApiKey): AuditTarget => ({ type: 'api_key', id: key.id, name: `${key.owner.username}/${key.name}` });
 
@@ -37,7 +38,8 @@ const create: CommandSpec = {
       (created) => ({ target: apiKeyTarget(created.apiKey), details: { owner: created.apiKey.owner.username, scope: created.apiKey.scope, expires: created.apiKey.expires } }),
       { type: 'api_key', name: `${ownerRef}/${name}` },
     );
-    const issuer = scope === 'scim' ? (await ctx.runtime()).config.issuer.replace(/\/$/, '') : '';
+    // The issuer the server runs with (it records it), not this shell's default.
+    const issuer = scope === 'scim' ? (await displayedIssuer(ctx)).replace(/\/$/, '') : '';
     const text = [
       `Created API key "${apiKey.name}" (id ${apiKey.id}) for ${apiKey.owner.username}: scope ${apiKey.scope}, ${apiKey.expires ? `expires ${apiKey.expires}` : 'never expires'}.`,
       `key  ${key}`,

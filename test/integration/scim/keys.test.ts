@@ -10,6 +10,7 @@ import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { recordIssuer } from '../../../src/cli/issuer.ts';
 import { ALL_USERS_GROUP } from '../../../src/storage/migrations/001_initial.ts';
 import { adminKey, call } from '../../helpers/api.ts';
 import { DATABASE_KINDS } from '../../helpers/databases.ts';
@@ -106,7 +107,9 @@ for (const { kind, skip } of DATABASE_KINDS) {
 
     test('gatehouse api-keys create --scim prints the key and the SCIM base URL; --scim with --read-only is a usage error', async () => {
       const { config } = gh.runtime;
-      const env = config.databaseUrl ? { GATEHOUSE_DATABASE_URL: config.databaseUrl, GATEHOUSE_ISSUER: gh.issuer } : { GATEHOUSE_ISSUER: gh.issuer };
+      // No GATEHOUSE_ISSUER here: the base URL is the issuer the server runs with, as `serve` records it.
+      await recordIssuer(gh.runtime);
+      const env: Record<string, string> = config.databaseUrl ? { GATEHOUSE_DATABASE_URL: config.databaseUrl } : {};
       const owner = await adminKey(gh, 'manager');
       const made = await cli(['api-keys', 'create', '--owner', owner.user.username, '--name', 'okta', '--scim', '--json', '--data-dir', config.dataDir], env);
       assert.equal(made.code, 0, made.stderr);
