@@ -4,7 +4,7 @@ import { isObjectId } from '../directory/ids.ts';
 import { roleCovers } from '../directory/roles.ts';
 import { type User, type UserChanges, isUniqueViolation, toUser } from '../directory/users.ts';
 import type { Database } from '../storage/schema.ts';
-import { type ListParameters, type ScimCaller, type ScimContext, asObject, field, optionalBoolean, optionalString, paging, provision } from './common.ts';
+import { type AuditEntry, type ListParameters, type ScimCaller, type ScimContext, asObject, field, optionalBoolean, optionalString, paging, provision } from './common.ts';
 import { ScimError, invalidValue, mutability, resourceNotFound, uniqueness } from './errors.ts';
 import { type FilterTargets, compileFilter, parseFilter } from './filter.ts';
 import { applyPatch, attributeNames, patchOperations } from './patch.ts';
@@ -134,9 +134,10 @@ export function createScimUsers(context: ScimContext) {
     return {
       userName: userName.trim(),
       email,
-      givenName: optionalString(field(name, 'givenName'), 'name.givenName', 256) ?? '',
-      familyName: optionalString(field(name, 'familyName'), 'name.familyName', 256) ?? '',
-      displayName: optionalString(field(record, 'displayName'), 'displayName', 256) ?? '',
+      // Trimmed as the directory keeps them, so that a client sending the same padded value is no change.
+      givenName: (optionalString(field(name, 'givenName'), 'name.givenName', 256) ?? '').trim(),
+      familyName: (optionalString(field(name, 'familyName'), 'name.familyName', 256) ?? '').trim(),
+      displayName: (optionalString(field(record, 'displayName'), 'displayName', 256) ?? '').trim(),
       active: optionalBoolean(field(record, 'active'), 'active'),
       externalId: optionalString(field(record, 'externalId'), 'externalId', 512) ?? null,
       enterprise,
@@ -159,15 +160,15 @@ export function createScimUsers(context: ScimContext) {
   }
 
   /** A SCIM key acts for its owner: never on an administrator above them, never to shut its owner out. */
-  function assertMayChange(caller: ScimCaller, target: User, what: 'change' | 'suspend' | 'delete'): void {
+  function assertMayChange(caller: ScimCaller, target: User, what: 'change' | 'activate' | 'suspend' | 'delete'): void {
     if (target.role && !roleCovers(caller.role, target.role)) {
       throw new ScimError(403, `The owner of this key (role ${caller.role}) cannot ${what} an administrator with the role ${target.role}.`);
     }
-    if (target.id === caller.ownerId && what !== 'change') throw mutability(`This key's owner cannot ${what} themselves over SCIM.`);
+    if (target.id === caller.ownerId && (what === 'suspend' || what === 'delete')) throw mutability(`This key's owner cannot ${what} themselves over SCIM.`);
   }
 
   /** Brings a user to what `want` says, through the directory's stores; audit entries for what changed. */
-  async function apply(stores: DirectoryStores, trx: Kysely<Database>, caller: ScimCaller, user: User, want: UserWish, audit: (entry: { action: string; target: { type: string; id: string; name: string }; details?: Record<string, unknown> }) => void): Promise<void> {
+  async function apply(stores: DirectoryStores, trx: Kysely<Database>, caller: ScimCaller, user: User, want: UserWish, audit: (entry: AuditEntry) => void): Promise<void> {
     const changes: UserChanges = {};
     if (want.userName !== user.username) changes.username = want.userName;
     if (want.email !== undefined && want.email !== user.email) changes.email = want.email;
@@ -186,6 +187,7 @@ export function createScimUsers(context: ScimContext) {
     if (Object.keys(changes).length > 0) current = await stores.users.change(user.id, changes);
     if (fields.length > 0) audit({ action: 'user.update', target: { type: 'user', id: user.id, name: current.username }, details: { fields } });
     if (want.active === true && current.state !== 'ACTIVATED') {
+      assertMayChange(caller, current, 'activate');
       current = await stores.users.activate(user.id);
       audit({ action: 'user.activate', target: { type: 'user', id: user.id, name: current.username } });
     } else if (want.active === false && current.state === 'ACTIVATED') {

@@ -187,6 +187,10 @@ for (const { kind, skip } of DATABASE_KINDS) {
       assertScimError(await scim(gh, 'PATCH', `/Users/${boss.user.id}`, { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'active', value: false }] }, { key }), 403);
       assertScimError(await scim(gh, 'PATCH', `/Users/${boss.user.id}`, { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'displayName', value: 'Pwned' }] }, { key }), 403);
       assertScimError(await scim(gh, 'DELETE', `/Users/${boss.user.id}`, undefined, { key }), 403);
+      await gh.directory.users.suspend(boss.user.id);
+      assertScimError(await scim(gh, 'PATCH', `/Users/${boss.user.id}`, { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'active', value: true }] }, { key }), 403);
+      assert.equal((await gh.directory.users.get(boss.user.id)).state, 'SUSPENDED');
+      await gh.directory.users.activate(boss.user.id);
       const bossNow = await gh.directory.users.get(boss.user.id);
       assert.equal(bossNow.state, 'ACTIVATED');
       assert.equal(bossNow.role, 'administrator');
@@ -195,6 +199,13 @@ for (const { kind, skip } of DATABASE_KINDS) {
       assertScimError(await scim(gh, 'DELETE', `/Users/${provisioner.user.id}`, undefined, { key }), 400, 'mutability');
       assertScimError(await scim(gh, 'PATCH', `/Users/${provisioner.user.id}`, { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'active', value: false }] }, { key }), 400, 'mutability');
       assert.equal((await gh.directory.users.get(provisioner.user.id)).state, 'ACTIVATED');
+
+      // The same names sent again, padded, are no change: no audit event.
+      const padded = await scim(gh, 'POST', '/Users', { ...newUser('padded'), name: { givenName: 'Pad' }, displayName: 'Padded' }, { key });
+      const updatesBefore = (await gh.directory.audit.list({ action: 'user.update', target: padded.body.id })).total;
+      const again = await scim(gh, 'PATCH', `/Users/${padded.body.id}`, { schemas: [PATCH_OP], Operations: [{ op: 'replace', value: { 'name.givenName': ' Pad ', displayName: 'Padded ' } }] }, { key });
+      assertScimJson(again, 200);
+      assert.equal((await gh.directory.audit.list({ action: 'user.update', target: padded.body.id })).total, updatesBefore);
     });
 
     test('the built-in All Users group is never shown to SCIM nor changed by it', async () => {
