@@ -22,11 +22,17 @@ import { Shell } from './shell.tsx';
 const issuerOrigin = new URL(config.issuer).origin;
 if (window.location.origin !== issuerOrigin) window.location.replace(`${issuerOrigin}${window.location.pathname}${window.location.search}`);
 
-// The console's look (web/src/main.tsx).
+// The console's look (web/src/main.tsx), with filled buttons dark enough for white text (WCAG AA).
 const theme = createTheme({
   primaryColor: 'blue',
+  primaryShade: { light: 8, dark: 8 },
   defaultRadius: 'md',
-  components: { Badge: { styles: { root: { flexShrink: 0, overflow: 'visible' }, label: { overflow: 'visible' } } } },
+  components: {
+    Badge: { styles: { root: { flexShrink: 0, overflow: 'visible' }, label: { overflow: 'visible' } } },
+    // Icon-only close buttons need a name for screen readers.
+    Notification: { defaultProps: { closeButtonProps: { 'aria-label': 'Dismiss' } } },
+    Modal: { defaultProps: { closeButtonProps: { 'aria-label': 'Close' } } },
+  },
 });
 const queryClient = new QueryClient({ defaultOptions: { queries: { retry: 1, refetchOnWindowFocus: false } } });
 

@@ -1,6 +1,6 @@
-import { Anchor, AppShell, Avatar, Box, Burger, Divider, Group, Menu, NavLink, Text, UnstyledButton } from '@mantine/core';
-import { useDisclosure } from '@mantine/hooks';
-import { IconApps, IconChevronDown, IconDevices, IconExternalLink, IconLogout, IconShieldLock, IconUser } from '@tabler/icons-react';
+import { Anchor, AppShell, Box, Burger, Divider, Group, Menu, NavLink, Text, UnstyledButton } from '@mantine/core';
+import { useDisclosure, useMediaQuery } from '@mantine/hooks';
+import { IconApps, IconChevronDown, IconDevices, IconExternalLink, IconLogout, IconShieldLock, IconUser, IconUserCircle } from '@tabler/icons-react';
 import { useEffect, useRef } from 'react';
 import { NavLink as RouterLink, Outlet, useLocation } from 'react-router';
 import { auth } from './auth.ts';
@@ -21,6 +21,9 @@ export const NAV = [
 export function Shell() {
   const profile = useProfile();
   const [opened, { toggle, close }] = useDisclosure();
+  // On a phone the folded navigation is only moved off screen: hide it from the keyboard and screen readers too.
+  const phone = useMediaQuery('(max-width: 47.99em)');
+  const navigationHidden = phone === true && !opened;
   const location = useLocation();
   const name = nameOf(profile.user);
   const main = useRef<HTMLElement>(null);
@@ -50,11 +53,9 @@ export function Shell() {
           </Group>
           <Menu position="bottom-end" withinPortal>
             <Menu.Target>
-              <UnstyledButton aria-label={`Account: ${name}`}>
+              <UnstyledButton aria-label={`${name} (account menu)`}>
                 <Group gap={8} wrap="nowrap">
-                  <Avatar size={30} radius="xl" color="blue" alt="">
-                    {name.slice(0, 1).toUpperCase()}
-                  </Avatar>
+                  <IconUserCircle size={28} aria-hidden />
                   <Text size="sm" fw={500} visibleFrom="xs" truncate maw={220}>
                     {name}
                   </Text>
@@ -76,7 +77,7 @@ export function Shell() {
           </Menu>
         </Group>
       </AppShell.Header>
-      <AppShell.Navbar p="sm" aria-label="Portal" id="portal-navigation">
+      <AppShell.Navbar p="sm" aria-label="Portal" id="portal-navigation" style={navigationHidden ? { visibility: 'hidden' } : undefined}>
         {NAV.map((item) => (
           <NavLink
             key={item.to}
