@@ -13,6 +13,7 @@ import { createUserStore } from './users.ts';
 import { createIdentityLinkStore } from '../federation/links.ts';
 import { createIdentityProviderStore } from '../federation/providers.ts';
 import { createRoutingPolicyStore } from '../federation/routing.ts';
+import { createAccessPolicyStore } from '../authn/policies.ts';
 
 function createStores(db: Kysely<Database>, write?: WriteFn, secret?: Buffer) {
   const users = createUserStore(db);
@@ -25,6 +26,7 @@ function createStores(db: Kysely<Database>, write?: WriteFn, secret?: Buffer) {
     apps,
     identityProviders,
     routingPolicies: createRoutingPolicyStore(db, groups, identityProviders),
+    accessPolicies: createAccessPolicyStore(db, groups, apps),
     identityLinks: createIdentityLinkStore(db, users),
     access: createAccessResolver(db),
     apiKeys: createApiKeyStore(db, users),

@@ -240,6 +240,41 @@ export interface RecoveryCodesTable {
   used_at: string | null;
 }
 
+/** Access policies (migration 016, authn/policies.ts): lowest position first. */
+export interface AccessPoliciesTable {
+  id: string;
+  name: string;
+  name_key: string;
+  enabled: number;
+  position: number;
+  resource: string;
+  all_users: number;
+  addresses_in: string;
+  addresses_not_in: string;
+  sign_in: string | null;
+  action: string;
+  grace_days: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface AccessPolicyAppsTable {
+  policy_id: string;
+  app_id: string;
+}
+
+export interface AccessPolicyGroupsTable {
+  policy_id: string;
+  group_id: string;
+}
+
+/** When a policy first required MFA of a person without a factor: the start of their grace period. */
+export interface MfaRequirementsTable {
+  user_id: string;
+  policy_id: string;
+  first_required_at: string;
+}
+
 export interface Database {
   users: UsersTable;
   user_groups: UserGroupsTable;
@@ -263,4 +298,8 @@ export interface Database {
   scim_group_links: ScimGroupLinksTable;
   totp_factors: TotpFactorsTable;
   recovery_codes: RecoveryCodesTable;
+  access_policies: AccessPoliciesTable;
+  access_policy_apps: AccessPolicyAppsTable;
+  access_policy_groups: AccessPolicyGroupsTable;
+  mfa_requirements: MfaRequirementsTable;
 }
