@@ -210,7 +210,9 @@ function validate(input: AppInput, existing?: App): Omit<AppRow, 'id' | 'client_
   }
   const icon = input.icon === undefined ? (existing?.icon ?? null) : input.icon;
   if (icon !== null) checkIcon(icon);
-  const showInPortal = input.show_in_portal ?? existing?.show_in_portal ?? loginUrl !== null;
+  // On by default: an app shows its tile as soon as it has a Login URL (set now or later), unless an
+  // administrator turns it off; with no Login URL there is nowhere to launch, so no tile either way.
+  const showInPortal = input.show_in_portal ?? existing?.show_in_portal ?? true;
   if (typeof showInPortal !== 'boolean') throw invalid('app.invalid_show_in_portal', 'Show in User Portal is true or false.', 'show_in_portal');
   const sendIss = input.send_iss_on_launch ?? existing?.send_iss_on_launch ?? true;
   if (typeof sendIss !== 'boolean') throw invalid('app.invalid_send_iss_on_launch', 'Send iss on launch is true or false.', 'send_iss_on_launch');

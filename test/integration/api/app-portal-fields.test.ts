@@ -1,6 +1,6 @@
 /**
  * The user-portal settings of an app (issue 11 §3) through the REST API, on both databases:
- * show_in_portal (on by default exactly when a Login URL is set), description, send_iss_on_launch
+ * show_in_portal (on by default: the tile shows once there is a Login URL), description, send_iss_on_launch
  * (on by default); explicit values win, updates keep what is not sent, refusals change nothing,
  * and the audit event names the fields changed. Migration 010 gives existing apps the same defaults.
  */
@@ -11,6 +11,7 @@ import { createGroupStore } from '../../../src/directory/groups.ts';
 import { createUserStore } from '../../../src/directory/users.ts';
 import { openStorage } from '../../../src/storage/db.ts';
 import * as appPortal from '../../../src/storage/migrations/010_app_portal.ts';
+import * as appPortalDefaultOn from '../../../src/storage/migrations/018_app_portal_default_on.ts';
 import { adminKey, call } from '../../helpers/api.ts';
 import { DATABASE_KINDS, freshConfig } from '../../helpers/databases.ts';
 import { type TestGatehouse, startGatehouse } from '../../helpers/gatehouse.ts';
@@ -38,11 +39,14 @@ for (const { kind, skip } of DATABASE_KINDS) {
     });
     after(() => gh?.close());
 
-    test('defaults: shown in the portal exactly when a Login URL is set; no description; iss sent', async () => {
+    test('defaults: shown in the portal (once there is a Login URL); no description; iss sent', async () => {
       const withLogin = await create({ login_url: 'https://app.example.com/login' });
       assert.deepEqual(portalFields(withLogin), { show_in_portal: true, description: '', send_iss_on_launch: true });
       const withoutLogin = await create();
-      assert.deepEqual(portalFields(withoutLogin), { show_in_portal: false, description: '', send_iss_on_launch: true });
+      assert.deepEqual(portalFields(withoutLogin), { show_in_portal: true, description: '', send_iss_on_launch: true });
+      // A Login URL added later brings the tile, with no second setting to remember.
+      const later = await api('PATCH', `/api/apps/${withoutLogin.id}`, { login_url: 'https://app.example.com/later' });
+      assert.equal(later.body.show_in_portal, true);
       const read = await api('GET', `/api/apps/${withLogin.id}`);
       assert.deepEqual(portalFields(read.body), portalFields(withLogin));
     });
@@ -101,8 +105,8 @@ for (const { kind, skip } of DATABASE_KINDS) {
 }
 
 for (const { kind, skip } of DATABASE_KINDS) {
-  describe(`migration 010 on existing apps (${kind})`, { skip }, () => {
-    test('an existing app shows in the portal exactly when it has a Login URL; no description; iss sent', async () => {
+  describe(`migrations 010 and 018 on existing apps (${kind})`, { skip }, () => {
+    test('010: an existing app shows in the portal when it has a Login URL; 018: every app does by default', async () => {
       const { config, cleanup } = await freshConfig(kind);
       const storage = await openStorage({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
       try {
@@ -121,6 +125,10 @@ for (const { kind, skip } of DATABASE_KINDS) {
         });
         assert.deepEqual(portalFields(await apps.get(withLogin.id)), { show_in_portal: true, description: '', send_iss_on_launch: true });
         assert.deepEqual(portalFields(await apps.get(withoutLogin.id)), { show_in_portal: false, description: '', send_iss_on_launch: true });
+        // 018: on by default for every app; the one without a Login URL shows once it gets one.
+        await appPortalDefaultOn.up(db);
+        assert.equal((await apps.get(withoutLogin.id)).show_in_portal, true);
+        assert.equal((await apps.get(withLogin.id)).show_in_portal, true);
       } finally {
         await storage.close();
         await cleanup();

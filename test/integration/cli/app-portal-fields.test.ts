@@ -57,11 +57,11 @@ after(() => {
   for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
 });
 
-test('apps create: portal defaults follow --login-url; explicit flags win; apps show prints them', async () => {
+test('apps create: shown in the portal by default (once there is a login URL); explicit flags win; apps show prints them', async () => {
   const withLogin = await okJson(['apps', 'create', '--label', 'Wiki', '--redirect-uri', 'https://wiki.example.com/cb', '--login-url', 'https://wiki.example.com/login']);
   assert.deepEqual(portalFields(withLogin.app), { show_in_portal: true, description: '', send_iss_on_launch: true });
   const withoutLogin = await okJson(['apps', 'create', '--label', 'Api', '--redirect-uri', 'https://api.example.com/cb']);
-  assert.deepEqual(portalFields(withoutLogin.app), { show_in_portal: false, description: '', send_iss_on_launch: true });
+  assert.deepEqual(portalFields(withoutLogin.app), { show_in_portal: true, description: '', send_iss_on_launch: true });
 
   const explicit = await okJson([
     'apps', 'create', '--label', 'Chat', '--redirect-uri', 'https://chat.example.com/cb', '--login-url', 'https://chat.example.com/login',

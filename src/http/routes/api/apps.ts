@@ -53,7 +53,7 @@ const appProperties = {
     description:
       'Seconds (0-60, default 0) within which the refresh token just rotated may be presented again and gets the same new tokens back (two tabs, a retried request); 0 is strict: any reuse revokes the grant.',
   },
-  show_in_portal: { type: 'boolean', description: 'Show the app’s tile in the user portal (it needs a Login URL to show). Default when created: true exactly when login_url is set.' },
+  show_in_portal: { type: 'boolean', description: 'Show the app’s tile in the user portal (it needs a Login URL to show). Default when created: true (the tile shows once the app has a Login URL).' },
   send_iss_on_launch: { type: 'boolean', description: 'Append iss=<issuer> to the Login URL when launched from the portal (OIDC Core §4 third-party-initiated login; default true).' },
 } as const;
 

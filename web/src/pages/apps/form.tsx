@@ -64,7 +64,7 @@ export interface AppFormValues {
   removeIcon: boolean;
   redirect_uris: UriRow[];
   login_url: string;
-  /** null on a new app until the administrator chooses: then it follows the Login URL, as on the server. */
+  /** null on a new app until the administrator chooses: then the server's default (on) applies. */
   show_in_portal: boolean | null;
   send_iss_on_launch: boolean;
   auth_method: AuthMethod;
@@ -599,7 +599,7 @@ function SsoPanel({ form, readOnly, app }: PanelProps) {
                 : 'The tile appears once a Login URL is set (on by default when there is one).'
             }
             {...form.getInputProps('show_in_portal', { type: 'checkbox' })}
-            checked={values.show_in_portal ?? values.login_url.trim() !== ''}
+            checked={values.show_in_portal ?? true}
           />
           <Checkbox
             label="Send iss on launch"
