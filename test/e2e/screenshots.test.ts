@@ -1,6 +1,6 @@
 /**
- * Every main screen of the admin console, on a believable directory, rendered in Chromium without a
- * page error, and photographed: into a temporary directory during `npm test`, into docs/screenshots
+ * Every main screen of the admin console and the user portal, on a believable directory, rendered in
+ * Chromium without a page error, and photographed: into a temporary directory during `npm test`, into docs/screenshots
  * with `npm run screenshots` (GATEHOUSE_SCREENSHOTS=docs/screenshots), for the README.
  */
 import assert from 'node:assert/strict';
@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Locator, Page } from 'playwright-core';
 import { call } from '../helpers/api.ts';
-import { type ConsoleWorld, startConsoleWorld } from '../helpers/console.ts';
+import { type ConsoleWorld, startConsoleWorld, submitSignIn } from '../helpers/console.ts';
 
 const target = process.env.GATEHOUSE_SCREENSHOTS ? resolve(process.env.GATEHOUSE_SCREENSHOTS) : undefined;
 
@@ -183,5 +183,65 @@ describe('Admin console screens (screenshots)', () => {
   test('a narrow window', async () => {
     const { page } = await world.signIn('admin', { path: `/apps/${ids.app}`, width: 400, height: 800 });
     await shoot(page, 'narrow', page.getByRole('heading', { name: 'Hoop' }));
+  });
+
+  test('the user portal: apps, profile, security, sessions, and on a phone', async () => {
+    const { issuer } = world.gatehouse;
+    // Grace's browsers, the second one a phone; the apps' own sites are not on this network, so their pages are stand-ins.
+    const contexts = [
+      await world.chromium.browser.newContext({ viewport: { width: 1280, height: 800 } }),
+      await world.chromium.browser.newContext({
+        viewport: { width: 390, height: 844 },
+        isMobile: true,
+        userAgent: 'Mozilla/5.0 (iPhone; CPU iPhone OS 18_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.5 Mobile/15E148 Safari/604.1',
+      }),
+    ];
+    try {
+      const pages: Page[] = [];
+      for (const context of contexts) {
+        await context.route(/^https:\/\/[a-z-]+\.example\.com\//, (route) => route.fulfill({ contentType: 'text/html', body: '<!doctype html><title>App</title><h1>Signed in</h1>' }));
+        const page = await context.newPage();
+        page.on('pageerror', (error) => assert.fail(`page error: ${error.message}`));
+        await page.goto(`${issuer}/`);
+        await page.waitForURL(/\/interaction\//);
+        await submitSignIn(page, 'grace', 'a long enough password');
+        await page.getByRole('heading', { name: 'Your apps' }).waitFor();
+        pages.push(page);
+      }
+      const [desk, phone] = pages as [Page, Page];
+      // Grace opens two apps from her tiles, which sign her in: they appear under "Apps you've signed in to".
+      const discovery = (await (await fetch(`${issuer}/.well-known/openid-configuration`)).json()) as { authorization_endpoint: string };
+      for (const label of ['Hoop', 'SingleStore Helios']) {
+        const [app] = await Promise.all([desk.context().waitForEvent('page'), desk.getByRole('link', { name: new RegExp(`^${label}`) }).click()]);
+        await app.waitForURL(/\.example\.com\//);
+        const start = new URL(app.url());
+        const row = await world.gatehouse.directory.apps.get(label);
+        const authorize = new URL(discovery.authorization_endpoint);
+        authorize.search = new URLSearchParams({ client_id: row.client_id, response_type: 'code', scope: 'openid profile', redirect_uri: row.redirect_uris[0] ?? '', state: 'screenshot', nonce: 'screenshot', code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256' }).toString();
+        assert.equal(start.origin, new URL(row.login_url ?? '').origin);
+        await app.close();
+        // The app sends her to Gatehouse, which sends her straight back with a code (the browser's cookies, no page).
+        let next = authorize.href;
+        for (let hop = 0; hop < 5 && !next.startsWith(row.redirect_uris[0] ?? ''); hop++) {
+          const response = await desk.context().request.get(next, { maxRedirects: 0 });
+          next = new URL(response.headers().location ?? '', next).href;
+        }
+        assert.match(next, /[?&]code=/, `${label} got a code`);
+      }
+
+      await shoot(desk, 'portal-apps', desk.getByRole('link', { name: /^Defguard/ }));
+      await desk.getByRole('navigation', { name: 'Portal' }).getByRole('link', { name: 'Profile' }).click();
+      await shoot(desk, 'portal-profile', desk.getByRole('list', { name: 'Your groups' }));
+      await desk.getByRole('navigation', { name: 'Portal' }).getByRole('link', { name: 'Security' }).click();
+      await desk.getByRole('button', { name: 'Change password' }).click();
+      await shoot(desk, 'portal-security', desk.getByLabel('Confirm new password'));
+      await desk.getByRole('navigation', { name: 'Portal' }).getByRole('link', { name: 'Sessions and apps' }).click();
+      await shoot(desk, 'portal-sessions', desk.getByRole('listitem', { name: 'SingleStore Helios' }));
+
+      await phone.reload();
+      await shoot(phone, 'portal-phone', phone.getByRole('link', { name: /^Hoop/ }));
+    } finally {
+      for (const context of contexts) await context.close();
+    }
   });
 });
