@@ -68,7 +68,7 @@ export async function registerApi(app: FastifyInstance, deps: ApiDependencies): 
       refuseUnusableText(api);
       if (deps.sessions) recordSessionUse(api, deps.sessions);
       registerUserRoutes(api, deps.directory, auth, deps.runtime.config.issuer);
-      registerSelfServiceRoutes(api, deps.directory, auth, deps.runtime.config.issuer);
+      registerSelfServiceRoutes(api, deps.directory, auth, deps.runtime.config.issuer, deps.sessions);
       if (deps.sessions) registerSelfSessionRoutes(api, deps.directory, deps.sessions, auth);
       registerFactorRoutes(api, deps.directory, deps.runtime.factors, auth);
       registerGroupRoutes(api, deps.directory, auth);

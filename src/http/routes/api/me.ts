@@ -1,4 +1,5 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { SessionService } from '../../../oidc/sessions.ts';
 import { DomainError } from '../../../directory/errors.ts';
 import type { Directory } from '../../../directory/index.ts';
 import { changeOwnPassword, portalAppIcon, portalAppsFor } from '../../../directory/portal.ts';
@@ -93,7 +94,7 @@ async function profileOf(directory: Directory, user: User) {
  * reads and changes what is theirs. Never reachable with an API key (see requireSelf). Every change
  * is audited with the person as actor.
  */
-export function registerSelfServiceRoutes(app: FastifyInstance, directory: Directory, auth: ApiAuthenticator, issuer: string): void {
+export function registerSelfServiceRoutes(app: FastifyInstance, directory: Directory, auth: ApiAuthenticator, issuer: string, sessions?: SessionService): void {
   const tags = ['Self-service'];
   const security = [{ bearer: [] }];
   // Wrong current passwords per person per 15 minutes, on top of the account lockout (which counts
@@ -205,13 +206,21 @@ export function registerSelfServiceRoutes(app: FastifyInstance, directory: Direc
           type: 'object',
           additionalProperties: false,
           required: ['current_password', 'new_password'],
-          properties: { current_password: { type: 'string', minLength: 1, maxLength: 1024 }, new_password: { type: 'string', minLength: 1, maxLength: 1024 } },
+          properties: {
+            current_password: { type: 'string', minLength: 1, maxLength: 1024 },
+            new_password: { type: 'string', minLength: 1, maxLength: 1024 },
+            sign_out_other_sessions: {
+              type: 'boolean',
+              default: false,
+              description: 'Also end every other Gatehouse session of the person (and the app sign-ins made in them), as after a suspected compromise; the session making the change stays.',
+            },
+          },
         },
         response: { 204: { type: 'null', description: 'Changed.' }, ...errorResponses },
       },
     },
-    async (request, reply) => {
-      const { user, actor } = selfOf(request);
+    async (request: FastifyRequest<{ Body: { current_password: string; new_password: string; sign_out_other_sessions?: boolean } }>, reply) => {
+      const { user, actor, sessionUid } = selfOf(request);
       // Each attempt takes its place before the check (given back when the password was right), so
       // that attempts sent together can't all pass a limit none has counted yet.
       const attempt = passwordAttempts.reserve(user.id);
@@ -226,6 +235,11 @@ export function registerSelfServiceRoutes(app: FastifyInstance, directory: Direc
         throw error;
       }
       attempt.release();
+      if (request.body.sign_out_other_sessions && sessions) {
+        const others = (await sessions.list(user.id, sessionUid)).filter((session) => !session.current);
+        for (const other of others) await sessions.end(user.id, other.id).catch(() => undefined);
+        await directory.audit.record(actor, { action: 'self.session.end_others', target: { type: 'user', id: user.id, name: user.username }, details: { sessions: others.length, reason: 'password_change' } });
+      }
       return reply.status(204).send();
     },
   );
