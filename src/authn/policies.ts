@@ -543,3 +543,73 @@ export function createAccessPolicyStore(db: Kysely<Database>, groups: GroupStore
 }
 
 export type AccessPolicyStore = ReturnType<typeof createAccessPolicyStore>;
+
+// --- enforcement (no HTTP: the OIDC layer asks, src/oidc/provider.ts) --------------------------
+
+/** What the policies ask of one sign-in or single sign-on, when they ask something. */
+export type PolicyRequirement =
+  | { kind: 'deny'; policy: { id: string; name: string } }
+  /** The person has a factor: ask for it (their session has none yet). */
+  | { kind: 'step_up'; policy: { id: string; name: string } }
+  /** The person has no factor: enrol now (`inGrace`: or postpone until `deadline`). */
+  | { kind: 'enrol'; policy: { id: string; name: string }; deadline: string; inGrace: boolean };
+
+export interface PolicyGateInput {
+  accountId: string;
+  resource: AccessContext['resource'];
+  address: string;
+  /** The session's upstream identity provider, when it was a federated sign-in. */
+  federated: boolean;
+  /** The session's amr (RFC 8176); `mfa` in it (ours, or an upstream's) satisfies require_mfa. */
+  amr: readonly string[];
+  /** Policies whose enrolment this session postponed (within the grace period). */
+  postponed: readonly string[];
+}
+
+export interface PolicyDecisionEvent {
+  accountId: string;
+  resource: AccessContext['resource'];
+  address: string;
+  outcome: 'denied' | 'step_up' | 'enrolment_required' | 'enrolment_offered';
+  policy: { id: string; name: string };
+  deadline?: string;
+}
+
+/**
+ * Turns a policy decision into what the sign-in must do next. Every decision that denies or steps
+ * up is reported through `onDecision` (the audit log), with the policy's name.
+ */
+export function createPolicyGate(deps: {
+  policies: AccessPolicyStore;
+  hasSecondFactor: (userId: string) => Promise<boolean>;
+  clock?: Clock;
+  onDecision?: (event: PolicyDecisionEvent) => void;
+}) {
+  const clock = deps.clock ?? Date.now;
+  return {
+    async evaluate(input: PolicyGateInput): Promise<PolicyRequirement | undefined> {
+      const decision = await deps.policies.decide(input.accountId, { resource: input.resource, address: input.address, federated: input.federated });
+      const { policy } = decision;
+      if (!policy || decision.action === 'allow') return undefined;
+      const named = { id: policy.id, name: policy.name };
+      const report = (outcome: PolicyDecisionEvent['outcome'], deadline?: string) =>
+        deps.onDecision?.({ accountId: input.accountId, resource: input.resource, address: input.address, outcome, policy: named, ...(deadline ? { deadline } : {}) });
+      if (decision.action === 'deny') {
+        report('denied');
+        return { kind: 'deny', policy: named };
+      }
+      if (input.amr.includes('mfa')) return undefined;
+      if (await deps.hasSecondFactor(input.accountId)) {
+        report('step_up');
+        return { kind: 'step_up', policy: named };
+      }
+      const grace = await deps.policies.enrolmentDeadline(input.accountId, policy, clock());
+      const deadline = grace.deadline.toISOString();
+      if (grace.inGrace && input.postponed.includes(policy.id)) return undefined;
+      report(grace.inGrace ? 'enrolment_offered' : 'enrolment_required', deadline);
+      return { kind: 'enrol', policy: named, deadline, inGrace: grace.inGrace };
+    },
+  };
+}
+
+export type PolicyGate = ReturnType<typeof createPolicyGate>;

@@ -6,6 +6,7 @@ import type { TrustProxy } from '../config/config.ts';
 import type Provider from 'oidc-provider';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import { createProvider } from '../oidc/provider.ts';
+import { type PolicyDecisionEvent, createPolicyGate } from '../authn/policies.ts';
 import { purgeExpired } from '../oidc/adapter.ts';
 import { createSessionService } from '../oidc/sessions.ts';
 import type { Runtime } from '../runtime.ts';
@@ -26,6 +27,8 @@ export interface AppOptions {
   logLevel?: string;
   /** Where the built web apps (user portal, admin console) are (default web/dist). */
   consoleDist?: string;
+  /** The time access policies count enrolment grace periods with (tests move it instead of waiting). */
+  clock?: () => number;
 }
 
 const PROVIDER_PATH = /^\/(?:oauth2\/|userinfo(?:$|[/?])|\.well-known\/(?:openid-configuration|jwks\.json)(?:$|\?))/;
@@ -124,6 +127,31 @@ export async function buildApp(runtime: Runtime, options: AppOptions = {}): Prom
       .touch({ sessionUid: session.uid, accountId: session.accountId, ip: ctx.ip, userAgent: ctx.get('user-agent') || undefined })
       .catch((error: unknown) => app.log.warn({ err: error }, 'could not record session activity'));
   }
+  /** Access policy decisions that denied or asked for a second factor, in the audit log with the policy's name. */
+  function auditPolicyDecision(event: PolicyDecisionEvent): void {
+    void (async () => {
+      const [user, app] = await Promise.all([
+        directory.users.byId(event.accountId),
+        event.resource.kind === 'app' ? directory.apps.get(event.resource.appId).catch(() => undefined) : undefined,
+      ]);
+      const target = event.resource.kind === 'portal' ? { type: 'app', id: 'user-portal', name: 'Gatehouse User Portal' } : { type: 'app', id: event.resource.appId, ...(app ? { name: app.label } : {}) };
+      await directory.audit.record(
+        { type: 'user', id: event.accountId, name: user?.username, ip: event.address },
+        {
+          action: 'user.access_policy',
+          target,
+          outcome: event.outcome === 'denied' ? 'failure' : 'success',
+          details: { decision: event.outcome, policy: event.policy.name, policy_id: event.policy.id, ...(event.deadline ? { enrolment_deadline: event.deadline } : {}) },
+        },
+      );
+    })().catch((error: unknown) => app.log.error({ err: error }, 'could not write an audit event'));
+  }
+  const policyGate = createPolicyGate({
+    policies: directory.accessPolicies,
+    hasSecondFactor: (userId) => runtime.factors.hasSecondFactor(userId),
+    ...(options.clock ? { clock: options.clock } : {}),
+    onDecision: auditPolicyDecision,
+  });
   async function build(): Promise<{ provider: Provider; access: AccessResolver; handle: ReturnType<Provider['callback']>; fingerprint: string }> {
     const [keyFingerprint, settingsVersion, settings] = await Promise.all([keys.fingerprint(), directory.settings.version(), directory.settings.get()]);
     const fingerprint = `${keyFingerprint}|${settingsVersion}`;
@@ -137,6 +165,7 @@ export async function buildApp(runtime: Runtime, options: AppOptions = {}): Prom
       jwks: await keys.providerJwks(),
       secret: runtime.secret,
       onServerError: logServerError,
+      policyGate,
       // Written after the response, off the token endpoint's latency.
       onTokenIssued: (event) => {
         const actor = event.accountId ? ({ type: 'user', id: event.accountId, name: event.username } as const) : ({ type: 'system' } as const);

@@ -1,7 +1,8 @@
 import type { Kysely } from 'kysely';
 import Provider, { type Configuration, errors, type KoaContextWithOIDC, interactionPolicy } from 'oidc-provider';
 import { type AccessResolver, createAccessResolver } from '../directory/access.ts';
-import { consoleAppRow, portalAppRow } from '../directory/console-app.ts';
+import type { PolicyGate, PolicyRequirement } from '../authn/policies.ts';
+import { PORTAL_CLIENT_ID, consoleAppRow, portalAppRow } from '../directory/console-app.ts';
 import { clientSecretMatches } from '../directory/secrets.ts';
 import type { DialectName } from '../storage/db.ts';
 import type { ReadFn, WriteFn } from '../storage/read.ts';
@@ -62,7 +63,15 @@ export interface ProviderDependencies {
   lifetimes: { accessToken: number; idToken: number; session: number };
   onServerError?: (error: unknown) => void;
   onTokenIssued?: (event: TokenIssued) => void;
+  /** Access policies (authn/policies.ts): checked after sign-in and at every single sign-on into an app. */
+  policyGate?: PolicyGate;
 }
+
+/** The interaction result of "enrol later" (the policy's id), and the session field that remembers it. */
+export const MFA_POSTPONED_RESULT = 'gatehouse_mfa_postponed';
+const SESSION_MFA_POSTPONED = 'gatehouse_mfa_postponed';
+/** Where the access_policy prompt's details carry what the policy asks (read by routes/interactions.ts). */
+export const POLICY_REQUIREMENT = 'gatehouse_policy';
 
 type OidcClient = NonNullable<KoaContextWithOIDC['oidc']['client']> & {
   gatehouse_scopes?: string;
@@ -165,6 +174,53 @@ export function createProvider(deps: ProviderDependencies): { provider: Provider
     ),
     2,
   );
+
+  // Access policies, after app access: deny, or ask for a second factor (step-up or enrolment).
+  // With prompt=none the app gets the check's error: access_denied, or interaction_required.
+  if (deps.policyGate) {
+    const gate = deps.policyGate;
+    const requirements = new WeakMap<object, Promise<PolicyRequirement | undefined>>();
+    const requirementOf = (ctx: KoaContextWithOIDC): Promise<PolicyRequirement | undefined> => {
+      let pending = requirements.get(ctx);
+      if (!pending) {
+        pending = (async () => {
+          const { session, client } = ctx.oidc;
+          if (!session?.accountId || !client) return undefined;
+          const fields = session as unknown as Record<string, unknown>;
+          const postponedNow = (ctx.oidc.result as Record<string, unknown> | undefined)?.[MFA_POSTPONED_RESULT];
+          const stored = Array.isArray(fields[SESSION_MFA_POSTPONED]) ? (fields[SESSION_MFA_POSTPONED] as unknown[]).filter((id): id is string => typeof id === 'string') : [];
+          if (typeof postponedNow === 'string' && !stored.includes(postponedNow)) {
+            stored.push(postponedNow);
+            fields[SESSION_MFA_POSTPONED] = stored;
+          }
+          const app = client.clientId === PORTAL_CLIENT_ID ? undefined : await access.appRow(client.clientId);
+          return gate.evaluate({
+            accountId: session.accountId,
+            resource: app ? { kind: 'app', appId: app.id } : { kind: 'portal' },
+            address: ctx.ip,
+            federated: typeof fields[SESSION_IDP] === 'string',
+            amr: Array.isArray(session.amr) ? session.amr : [],
+            postponed: stored,
+          });
+        })();
+        requirements.set(ctx, pending);
+      }
+      return pending;
+    };
+    const details = async (ctx: KoaContextWithOIDC) => ({ [POLICY_REQUIREMENT]: await requirementOf(ctx) });
+    policy.add(
+      new interactionPolicy.Prompt(
+        { name: 'access_policy', requestable: false },
+        new interactionPolicy.Check('policy_denied', 'Access is denied by policy', 'access_denied', async (ctx) =>
+          (await requirementOf(ctx))?.kind === 'deny' ? interactionPolicy.Check.REQUEST_PROMPT : interactionPolicy.Check.NO_NEED_TO_PROMPT, details),
+        new interactionPolicy.Check('mfa_required', 'Multi-factor authentication is required', 'interaction_required', async (ctx) => {
+          const kind = (await requirementOf(ctx))?.kind;
+          return kind === 'step_up' || kind === 'enrol' ? interactionPolicy.Check.REQUEST_PROMPT : interactionPolicy.Check.NO_NEED_TO_PROMPT;
+        }, details),
+      ),
+      3,
+    );
+  }
 
   const configuration: Configuration = {
     adapter: Adapter,
@@ -314,6 +370,9 @@ export function createProvider(deps: ProviderDependencies): { provider: Provider
     const fields = model.IN_PAYLOAD;
     Object.defineProperty(model, 'IN_PAYLOAD', { get: () => [...fields, SESSION_IDP] });
   }
+  // Sessions also remember the policies whose MFA enrolment the person postponed (until the deadline).
+  const sessionFields = (provider.Session as unknown as { IN_PAYLOAD: string[] }).IN_PAYLOAD;
+  Object.defineProperty(provider.Session, 'IN_PAYLOAD', { get: () => [...sessionFields, SESSION_MFA_POSTPONED] });
   // The app's refresh-token reuse interval, around oidc-provider's own refresh_token grant.
   enableRefreshTokenReuseGrace(provider, { read: deps.read, write: deps.write, secret: deps.secret });
   // Mapped attributes and the groups claim have names each app chooses (https://app.hoop.dev/groups),

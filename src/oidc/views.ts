@@ -183,3 +183,57 @@ export function logoutPage(options: { form: string; app?: string | undefined; au
 export function signedOutPage(): string {
   return page('Signed out', '<h1>You are signed out</h1><p>You can close this window.</p>');
 }
+
+/**
+ * An access policy asks the person to set up an authenticator app before going on: the QR code (an
+ * inline SVG image, allowed by img-src data:) and the secret in text, confirmed by a first code; within
+ * the grace period they may do it later (until the deadline shown).
+ */
+export function mfaEnrolmentPage(options: {
+  action: string;
+  postponeAction?: string | undefined;
+  csrf: string;
+  app?: AppView;
+  username: string;
+  qrSvg: string;
+  secret: string;
+  deadline: string;
+  error?: string;
+  brand?: string;
+}): string {
+  const error = options.error ? `<div class="error" role="alert">${html(options.error)}</div>` : '';
+  const deadline = new Date(options.deadline).toUTCString();
+  const why = options.postponeAction
+    ? `Your organisation requires two-step verification. Set it up now, or by ${html(deadline)} at the latest.`
+    : 'Your organisation requires two-step verification. Set it up to continue.';
+  const postpone = options.postponeAction
+    ? `<form method="post" action="${html(options.postponeAction)}"><input type="hidden" name="csrf" value="${html(options.csrf)}"><button type="submit" class="secondary">Remind me later</button></form>`
+    : '';
+  const qr = `data:image/svg+xml;base64,${Buffer.from(options.qrSvg).toString('base64')}`;
+  return page(
+    'Set up two-step verification',
+    `<h1>Set up two-step verification</h1>${appLine(options.app)}${error}
+<p class="who">Signed in as <strong>${html(options.username)}</strong></p>
+<p>${why}</p>
+<p>Scan this QR code with an authenticator app (such as Google Authenticator, Microsoft Authenticator or 1Password):</p>
+<p><img src="${html(qr)}" alt="QR code for your authenticator app" width="200" height="200"></p>
+<p class="hint">Or type this key into the app: <code id="totp-secret">${html(options.secret)}</code></p>
+<form method="post" action="${html(options.action)}" autocomplete="off">
+<input type="hidden" name="csrf" value="${html(options.csrf)}">
+<label for="code">Code from your authenticator app</label>
+<input id="code" name="code" type="text" inputmode="numeric" autocomplete="one-time-code" required maxlength="16" autofocus>
+<button type="submit">Verify and continue</button>
+</form>${postpone}`,
+    options.brand,
+  );
+}
+
+/** After enrolling during sign-in: the recovery codes, shown once, then on to the app. */
+export function recoveryCodesIssuedPage(options: { continueUrl: string; codes: readonly string[]; brand?: string }): string {
+  const list = options.codes.map((code) => `<li><code>${html(code)}</code></li>`).join('');
+  return page(
+    'Save your recovery codes',
+    `<h1>Two-step verification is on</h1><p>Save these recovery codes somewhere safe. Each one works once, if you lose access to your authenticator app. They are not shown again.</p><ul class="codes">${list}</ul><p><a class="button" href="${html(options.continueUrl)}">Continue</a></p>`,
+    options.brand,
+  );
+}

@@ -6,7 +6,12 @@ import type { Actor, AuditEventInput } from '../../directory/audit.ts';
 import type { AppRow } from '../../directory/apps.ts';
 import { CONSOLE_CLIENT_ID } from '../../directory/console-app.ts';
 import type { Directory } from '../../directory/index.ts';
-import { deriveKey } from '../../oidc/secret-key.ts';
+import { deriveKey, seal, unseal } from '../../oidc/secret-key.ts';
+import QRCode from 'qrcode';
+import { MFA_POSTPONED_RESULT, POLICY_REQUIREMENT } from '../../oidc/provider.ts';
+import type { PolicyRequirement } from '../../authn/policies.ts';
+import { mfaEnrolmentPage, recoveryCodesIssuedPage } from '../../oidc/views.ts';
+import { DomainError } from '../../directory/errors.ts';
 import { errorPage, identifierPage, noAccessPage, recoveryCodeUsedPage, secondFactorPage, selectAccountPage, signInPage } from '../../oidc/views.ts';
 import type { FactorStore } from '../../authn/factors.ts';
 import { looksLikeRecoveryCode } from '../../authn/recovery-codes.ts';
@@ -117,10 +122,87 @@ export function registerInteractionRoutes(app: FastifyInstance, deps: Interactio
     return row ? { type: 'app', id: row.id, name: row.label } : { type: 'app', id: clientId };
   }
 
+  /** What an access policy asks of this interaction (the access_policy prompt's details, from provider.ts). */
+  const policyRequirementOf = (interaction: Details): PolicyRequirement | undefined =>
+    interaction.prompt.name === 'access_policy' ? ((interaction.prompt.details as Record<string, unknown>)[POLICY_REQUIREMENT] as PolicyRequirement | undefined) : undefined;
+  // The TOTP secret of an enrolment asked for by a policy, sealed in the interaction's result, so that
+  // a wrong first code shows the same QR code again.
+  const enrolmentKey = deriveKey(deps.secret, 'policy-enrolment');
+  const POLICY_ENROLMENT = 'gatehouse_policy_enrolment';
+
+  /**
+   * The access_policy prompt: a denial (a page naming no internals; the app gets access_denied), an
+   * enrolment (TOTP, postponable within the grace period), or a step-up, which becomes the pending
+   * second factor of the session's account (no new password) and is answered like one: then nothing
+   * is sent here, and the sign-in page's own pending-factor step shows.
+   */
+  async function renderPolicyPrompt(reply: FastifyReply, interaction: Details, brand: string, status: number, error: string | undefined, request: FastifyRequest | undefined) {
+    const requirement = policyRequirementOf(interaction);
+    const accountId = interaction.session?.accountId;
+    const { uid, params } = interaction;
+    const app = await appView(params.client_id);
+    const user = accountId ? await deps.directory.users.byId(accountId) : undefined;
+    if (!requirement || !user) return sendPage(reply, 400, errorPage('Sign-in could not continue', 'Go back to the application and start signing in again.'));
+    if (requirement.kind === 'deny') {
+      return sendPage(
+        reply,
+        403,
+        noAccessPage({
+          action: `${issuerOrigin}/interaction/${uid}/policy-abort`,
+          csrf: csrfToken(uid),
+          app: app ?? { label: 'this application' },
+          username: user.username,
+          brand,
+          explanation: 'your organisation does not allow this sign-in. If you think you should have access, contact your administrator.',
+        }),
+      );
+    }
+    if (requirement.kind === 'step_up') {
+      if (pendingFactorOf(interaction)) return undefined;
+      if (!request) return sendPage(reply, 400, errorPage('Sign-in could not continue', 'Go back to the application and start signing in again.'));
+      const amr = Array.isArray(interaction.session?.amr) ? (interaction.session.amr as string[]) : [];
+      const stepUp: PendingFactor = { accountId: user.id, username: user.username, amr, method: 'step_up' };
+      await deps.provider().interactionResult(request.raw, reply.raw, { [PENDING_FACTOR]: stepUp }, { mergeWithLastSubmission: false });
+      interaction.result = { [PENDING_FACTOR]: stepUp };
+      return undefined;
+    }
+    let sealed = interaction.result?.[POLICY_ENROLMENT];
+    if (typeof sealed !== 'string') {
+      if (!request) return sendPage(reply, 400, errorPage('Sign-in could not continue', 'Go back to the application and start signing in again.'));
+      const settings = await deps.directory.settings.get();
+      const enrolment = await deps.factors.beginTotp(user.id, { issuer: settings.organisation_name, account: user.username });
+      sealed = seal(enrolmentKey, JSON.stringify(enrolment));
+      await deps.provider().interactionResult(request.raw, reply.raw, { [POLICY_ENROLMENT]: sealed }, { mergeWithLastSubmission: false });
+    }
+    const { secret, uri } = JSON.parse(unseal(enrolmentKey, sealed as string)) as { secret: string; uri: string };
+    const qrSvg = await QRCode.toString(uri, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 });
+    return sendPage(
+      reply,
+      status,
+      mfaEnrolmentPage({
+        action: `${issuerOrigin}/interaction/${uid}/enrol-totp`,
+        postponeAction: requirement.inGrace ? `${issuerOrigin}/interaction/${uid}/postpone-enrolment` : undefined,
+        csrf: csrfToken(uid),
+        username: user.username,
+        qrSvg,
+        secret,
+        deadline: requirement.deadline,
+        brand,
+        ...(app ? { app } : {}),
+        ...(error ? { error } : {}),
+      }),
+    );
+  }
+
   async function render(reply: FastifyReply, interaction: Details, status = 200, error?: string, username?: string, request?: FastifyRequest) {
     const { uid, prompt, params } = interaction;
     const [app, settings] = await Promise.all([appView(params.client_id), deps.directory.settings.get()]);
     const brand = settings.organisation_name;
+    if (prompt.name === 'access_policy') {
+      // A page was sent (a reply is thenable, resolving to undefined: ask the reply), or the step-up goes on below.
+      await renderPolicyPrompt(reply, interaction, brand, status, error, request);
+      if (reply.sent) return reply;
+    }
     if (prompt.name === 'app_access' && interaction.session?.accountId) {
       const user = await deps.directory.users.byId(interaction.session.accountId);
       const toConsole = params.client_id === CONSOLE_CLIENT_ID;
@@ -145,7 +227,7 @@ export function registerInteractionRoutes(app: FastifyInstance, deps: Interactio
       );
     }
     // A right password waiting for its second factor (on this interaction only).
-    const pending = prompt.name === 'login' || prompt.name === 'select_account' ? pendingFactorOf(interaction) : undefined;
+    const pending = prompt.name === 'login' || prompt.name === 'select_account' || prompt.name === 'access_policy' ? pendingFactorOf(interaction) : undefined;
     if (pending && !username) {
       return sendPage(
         reply,
@@ -200,7 +282,9 @@ export function registerInteractionRoutes(app: FastifyInstance, deps: Interactio
       sendPage(reply, 403, errorPage('Request refused', 'The form was not submitted from this sign-in page. Start signing in again from the application.'));
       return undefined;
     }
-    if (interaction.prompt.name !== 'login' && interaction.prompt.name !== 'select_account') {
+    // A policy's step-up is answered like a pending second factor (renderPolicyPrompt).
+    const stepUp = interaction.prompt.name === 'access_policy' && pendingFactorOf(interaction) !== undefined;
+    if (interaction.prompt.name !== 'login' && interaction.prompt.name !== 'select_account' && !stepUp) {
       await render(reply, interaction);
       return undefined;
     }
@@ -352,5 +436,56 @@ export function registerInteractionRoutes(app: FastifyInstance, deps: Interactio
     });
   }
   finishWith('abort', 'app_access', { error: 'access_denied', error_description: 'The user is not assigned to this application.' }, false);
+  finishWith('policy-abort', 'access_policy', { error: 'access_denied', error_description: 'The sign-in is not allowed.' }, false);
+
+  /** A policy's enrolment form (POST) once its uid, origin, CSRF token and requirement check out; else the answer is sent. */
+  async function postedEnrolmentForm(request: SignInFormRequest, reply: FastifyReply) {
+    const interaction = await details(request, reply);
+    if (!interaction) return undefined;
+    if (interaction.uid !== request.params.uid || crossSite(request) || !csrfValid(interaction.uid, request.body?.csrf)) {
+      sendPage(reply, 403, errorPage('Request refused', 'The form was not submitted from this page. Start again from the application.'));
+      return undefined;
+    }
+    const requirement = policyRequirementOf(interaction);
+    const accountId = interaction.session?.accountId;
+    const user = accountId ? await deps.directory.users.byId(accountId) : undefined;
+    if (requirement?.kind !== 'enrol' || !user) {
+      await render(reply, interaction, 200, undefined, undefined, request);
+      return undefined;
+    }
+    return { interaction, requirement, user };
+  }
+
+  /** The first code from the authenticator app an access policy asked the person to set up. */
+  app.post<{ Params: { uid: string }; Body: Record<string, unknown> | undefined }>('/interaction/:uid/enrol-totp', async (request, reply) => {
+    const posted = await postedEnrolmentForm(request, reply);
+    if (!posted) return reply;
+    const { interaction, user } = posted;
+    const code = typeof request.body?.code === 'string' ? request.body.code.trim().slice(0, 16) : '';
+    try {
+      await deps.factors.confirmTotp(user.id, code);
+    } catch (error) {
+      if (error instanceof DomainError && error.status < 500) return render(reply, interaction, 200, 'That code is not right. Enter the 6-digit code your app shows now.', undefined, request);
+      throw error;
+    }
+    const codes = (await deps.factors.summary(user.id)).recovery_codes ? undefined : await deps.factors.regenerateRecoveryCodes(user.id);
+    await audit(request, user, { action: 'self.factor.totp_enrol', target: { type: 'user', id: user.id, name: user.username }, details: { during: 'sign_in', policy: posted.requirement.policy.name } });
+    // Possession of the app, just proven, after the sign-in's first step: two factors (RFC 8176).
+    const amr = Array.isArray(interaction.session?.amr) ? (interaction.session.amr as string[]) : [];
+    const result = { login: { accountId: user.id, amr: withSecondFactor(amr, 'otp'), remember: true } };
+    if (!codes) return deps.provider().interactionFinished(request.raw, reply.hijack().raw, result, { mergeWithLastSubmission: false });
+    const continueUrl = await deps.provider().interactionResult(request.raw, reply.raw, result, { mergeWithLastSubmission: false });
+    const settings = await deps.directory.settings.get();
+    return sendPage(reply, 200, recoveryCodesIssuedPage({ continueUrl, codes, brand: settings.organisation_name }));
+  });
+
+  /** "Remind me later": only within the grace period; the session remembers it until the deadline. */
+  app.post<{ Params: { uid: string }; Body: Record<string, unknown> | undefined }>('/interaction/:uid/postpone-enrolment', async (request, reply) => {
+    const posted = await postedEnrolmentForm(request, reply);
+    if (!posted) return reply;
+    if (!posted.requirement.inGrace) return render(reply, posted.interaction, 200, 'Two-step verification must be set up now.', undefined, request);
+    await audit(request, posted.user, { action: 'user.access_policy', target: await auditApp(posted.interaction.params.client_id), details: { decision: 'enrolment_postponed', policy: posted.requirement.policy.name, enrolment_deadline: posted.requirement.deadline } });
+    return deps.provider().interactionFinished(request.raw, reply.hijack().raw, { [MFA_POSTPONED_RESULT]: posted.requirement.policy.id }, { mergeWithLastSubmission: false });
+  });
   finishWith('continue', 'select_account', { select_account: {} }, true);
 }
