@@ -343,6 +343,41 @@ for (const { kind, skip } of DATABASE_KINDS) {
       await page.waitForURL(/\/interaction\//);
     });
 
+    test('with many apps a search box narrows the tiles; with none, the page says whom to ask', async () => {
+      const { directory } = gatehouse;
+      const design = await directory.groups.get('Design');
+      const extra: string[] = [];
+      for (const n of [1, 2, 3, 4, 5, 6]) {
+        const { app } = await directory.apps.create({ label: `Tool ${n}`, description: n === 3 ? 'Expenses and receipts' : '', redirect_uris: [`https://tool${n}.example.test/callback`], login_url: `https://tool${n}.example.test/`, scopes: [] });
+        await directory.apps.bind(app.id, design.id);
+        extra.push(app.id);
+      }
+      const { page } = await signInToPortal('pia', { password: NEW_PASSWORD });
+      const tiles = page.getByRole('list', { name: 'Apps' }).getByRole('link');
+      await tiles.nth(7).waitFor();
+      const search = page.getByRole('searchbox', { name: 'Search apps' });
+      await search.fill('receipts');
+      await page.waitForFunction(() => (globalThis as unknown as { document: { querySelectorAll(s: string): { length: number } } }).document.querySelectorAll('[data-app-tile]').length === 1);
+      assert.match((await tiles.first().textContent()) ?? '', /Tool 3/);
+      await search.fill('nothing like this');
+      await page.getByText('No app matches “nothing like this”').waitFor();
+      await assertAccessible(page, 'apps, searched');
+      for (const id of extra) await directory.apps.delete(id);
+
+      // Someone with no app at all (Calendar, bound to All Users, switched off for the moment).
+      const calendar = await directory.apps.get('Calendar');
+      await directory.apps.deactivate(calendar.id);
+      try {
+        await directory.users.create({ username: 'nia', email: 'nia@example.com', firstname: 'Nia', lastname: 'Tester', password: PASSWORD, state: 'ACTIVATED' });
+        const nia = await signInToPortal('nia');
+        await nia.page.getByText('You have no apps yet').waitFor();
+        await nia.page.getByText(/administrators of Example Corp/).waitFor();
+        await assertAccessible(nia.page, 'apps, none');
+      } finally {
+        await directory.apps.activate(calendar.id);
+      }
+    });
+
     test('signing out everywhere ends every browser’s session, this one’s too', async () => {
       const first = await signInToPortal('pia', { path: '/sessions', password: NEW_PASSWORD });
       const second = await signInToPortal('pia', { password: NEW_PASSWORD });
