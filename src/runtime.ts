@@ -1,5 +1,6 @@
 import type { Config } from './config/config.ts';
 import { type FactorStore, createFactorStore } from './authn/factors.ts';
+import { type WebAuthn, createWebAuthn } from './authn/webauthn.ts';
 import { type Directory, createDirectory } from './directory/index.ts';
 import { type KeyStore, createKeyStore } from './oidc/keys.ts';
 import { loadSecretKey } from './oidc/secret-key.ts';
@@ -13,6 +14,8 @@ export interface Runtime {
   keys: KeyStore;
   /** People's second factors (TOTP, recovery codes). */
   factors: FactorStore;
+  /** Security keys and passkeys: their ceremonies, with the issuer as relying party. */
+  webauthn: WebAuthn;
   secret: Buffer;
   close(): Promise<void>;
 }
@@ -22,5 +25,5 @@ export async function openRuntime(config: Config): Promise<Runtime> {
   const secret = loadSecretKey(config.dataDir, config.secretKey);
   const keys = createKeyStore(storage.db, storage.dialect, secret);
   await keys.ensure();
-  return { config, storage, directory: createDirectory(storage.db, storage.write, secret), keys, factors: createFactorStore(storage.db, secret), secret, close: () => storage.close() };
+  return { config, storage, directory: createDirectory(storage.db, storage.write, secret), keys, factors: createFactorStore(storage.db, secret), webauthn: createWebAuthn(storage.db, config.issuer), secret, close: () => storage.close() };
 }

@@ -4,6 +4,7 @@ import type { Database } from '../storage/schema.ts';
 import { DomainError } from '../directory/errors.ts';
 import { looksLikeRecoveryCode, newRecoveryCodes, recoveryCodeHash } from './recovery-codes.ts';
 import { matchingStep, newTotpSecret, totpUri } from './totp.ts';
+import type { Passkey } from './webauthn.ts';
 
 /** Milliseconds since the epoch; injectable so that tests move time instead of sleeping. */
 export type Clock = () => number;
@@ -11,6 +12,8 @@ export type Clock = () => number;
 export interface FactorSummary {
   totp: { confirmed_at: string; last_used_at: string | null } | null;
   recovery_codes: { remaining: number; created_at: string } | null;
+  /** Security keys and passkeys (authn/webauthn.ts), oldest first. */
+  passkeys: Passkey[];
 }
 
 export interface TotpEnrolment {
@@ -31,24 +34,38 @@ export function createFactorStore(db: Kysely<Database>, secret: Buffer, clock: C
   const totpKey = deriveKey(secret, 'totp-secrets');
   const recoveryKey = deriveKey(secret, 'recovery-codes');
 
+  async function hasPasskey(userId: string): Promise<boolean> {
+    return Boolean(await db.selectFrom('webauthn_credentials').select('id').where('user_id', '=', userId).limit(1).executeTakeFirst());
+  }
+
   async function totpRow(userId: string) {
     return db.selectFrom('totp_factors').selectAll().where('user_id', '=', userId).executeTakeFirst();
   }
 
   return {
     async summary(userId: string): Promise<FactorSummary> {
-      const [totp, codes] = await Promise.all([
+      const [totp, codes, keys] = await Promise.all([
         totpRow(userId),
         db.selectFrom('recovery_codes').select(['created_at', 'used_at']).where('user_id', '=', userId).execute(),
+        db.selectFrom('webauthn_credentials').select(['id', 'name', 'created_at', 'last_used_at', 'backed_up', 'device_type']).where('user_id', '=', userId).orderBy('created_at').orderBy('id').execute(),
       ]);
       return {
         totp: totp?.confirmed_at ? { confirmed_at: totp.confirmed_at, last_used_at: totp.last_used_at } : null,
         recovery_codes: codes.length ? { remaining: codes.filter((c) => c.used_at === null).length, created_at: codes[0]!.created_at } : null,
+        passkeys: keys.map((key) => ({ ...key, backed_up: key.backed_up === 1 })),
       };
     },
 
     /** Whether the person has a factor that a sign-in must ask for (an enrolment under way is none). */
     async hasSecondFactor(userId: string): Promise<boolean> {
+      return Boolean((await totpRow(userId))?.confirmed_at) || (await hasPasskey(userId));
+    },
+
+    /** Whether the person registered a security key or passkey. */
+    hasPasskey,
+
+    /** Whether the person has an authenticator app (the second-factor page then asks for its code). */
+    async hasTotp(userId: string): Promise<boolean> {
       return Boolean((await totpRow(userId))?.confirmed_at);
     },
 
@@ -146,6 +163,8 @@ export function createFactorStore(db: Kysely<Database>, secret: Buffer, clock: C
       await db.transaction().execute(async (trx) => {
         await trx.deleteFrom('totp_factors').where('user_id', '=', userId).execute();
         await trx.deleteFrom('recovery_codes').where('user_id', '=', userId).execute();
+        await trx.deleteFrom('webauthn_credentials').where('user_id', '=', userId).execute();
+        await trx.deleteFrom('webauthn_challenges').where('user_id', '=', userId).execute();
       });
     },
   };

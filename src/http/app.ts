@@ -18,6 +18,7 @@ import { registerApi } from './routes/api/index.ts';
 import { registerWebApps } from './routes/web-apps.ts';
 import { registerFederationRoutes } from './routes/federation.ts';
 import { registerInteractionRoutes } from './routes/interactions.ts';
+import { registerWebAuthnRoutes } from './routes/webauthn.ts';
 import { registerScim } from './routes/scim.ts';
 
 export interface AppOptions {
@@ -215,7 +216,7 @@ export async function buildApp(runtime: Runtime, options: AppOptions = {}): Prom
     secret: runtime.secret,
     issuer: config.issuer,
   });
-  registerInteractionRoutes(app, {
+  const signInPages = registerInteractionRoutes(app, {
     provider: () => current.provider,
     appRow: (clientId) => current.access.appRow(clientId),
     directory,
@@ -224,6 +225,7 @@ export async function buildApp(runtime: Runtime, options: AppOptions = {}): Prom
     federation,
     factors: runtime.factors,
   });
+  registerWebAuthnRoutes(app, { provider: () => current.provider, directory, webauthn: runtime.webauthn, pages: signInPages });
   // The admin console and the user portal call the API with the access token Gatehouse issued them.
   // The token's grant is looked up too: the adapter re-checks access there (active, unlocked, and for
   // the console still an administrator).

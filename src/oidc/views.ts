@@ -26,6 +26,44 @@ const AUTO_SUBMIT = `document.getElementById('op.logoutForm').insertAdjacentHTML
 const AUTO_SUBMIT_HASH = `'sha256-${createHash('sha256').update(AUTO_SUBMIT).digest('base64')}'`;
 export const PAGE_CSP = `default-src 'none'; style-src ${STYLE_HASH}; script-src ${AUTO_SUBMIT_HASH}; img-src data:; frame-ancestors 'none'; base-uri 'none'`;
 
+/** The scripts of a sign-in page offering a passkey: @simplewebauthn/browser and its glue (http/routes/webauthn.ts). */
+export const PASSKEY_SCRIPT_PATHS = ['/webauthn/simplewebauthn-browser.js', '/webauthn/sign-in.js'] as const;
+
+/**
+ * The CSP of a sign-in page that offers a passkey: PAGE_CSP widened by exactly those two script
+ * files (a path without a trailing slash matches only itself) and fetches to the interaction
+ * routes (the ceremony's options), nothing else; no inline script.
+ */
+export function passkeyPageCsp(origin: string): string {
+  const scripts = PASSKEY_SCRIPT_PATHS.map((path) => `${origin}${path}`).join(' ');
+  return `default-src 'none'; style-src ${STYLE_HASH}; script-src ${scripts}; connect-src ${origin}/interaction/; img-src data:; frame-ancestors 'none'; base-uri 'none'`;
+}
+
+/**
+ * A WebAuthn button on a sign-in page, progressive enhancement: hidden until the glue script
+ * finds WebAuthn in the browser; without JavaScript the page works as before.
+ */
+export interface PasskeyOffer {
+  /** Where the glue fetches the ceremony's options (POST, JSON, with the CSRF token). */
+  optionsUrl: string;
+  /** Where the glue posts the browser's answer (a form post, so the sign-in goes on like any other). */
+  action: string;
+  /** The scripts' absolute URLs. */
+  scripts: readonly string[];
+}
+
+function passkeyBlock(offer: PasskeyOffer | undefined, csrf: string, label: string, autofill: boolean): string {
+  if (!offer) return '';
+  return `<div id="passkey" hidden>
+<button type="button" class="secondary" id="passkey-button">${html(label)}</button>
+<p id="passkey-status" class="error" role="alert" hidden></p>
+</div>
+<form id="passkey-form" method="post" action="${html(offer.action)}" data-options="${html(offer.optionsUrl)}" data-autofill="${autofill}" hidden>
+<input type="hidden" name="csrf" value="${html(csrf)}"><input type="hidden" name="response" value="">
+</form>
+${offer.scripts.map((src) => `<script src="${html(src)}"></script>`).join('')}`;
+}
+
 export function page(title: string, body: string, brand = 'Gatehouse'): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
@@ -49,7 +87,7 @@ function appLine(app: AppView | undefined): string {
  * an administrator routed to an identity provider, to that provider; an unknown name gets the
  * password step like a known one, so the page tells nobody which accounts exist.
  */
-export function identifierPage(options: { action: string; csrf: string; app?: AppView; username?: string; error?: string; brand?: string }): string {
+export function identifierPage(options: { action: string; csrf: string; app?: AppView; username?: string; error?: string; brand?: string; passkey?: PasskeyOffer }): string {
   const error = options.error ? `<div class="error" role="alert">${html(options.error)}</div>` : '';
   return page(
     'Sign in',
@@ -57,9 +95,9 @@ export function identifierPage(options: { action: string; csrf: string; app?: Ap
 <form method="post" action="${html(options.action)}" autocomplete="on">
 <input type="hidden" name="csrf" value="${html(options.csrf)}">
 <label for="username">Username or email</label>
-<input id="username" name="username" type="text" autocomplete="username" autocapitalize="none" spellcheck="false" required maxlength="254" value="${html(options.username ?? '')}" autofocus>
+<input id="username" name="username" type="text" autocomplete="${options.passkey ? 'username webauthn' : 'username'}" autocapitalize="none" spellcheck="false" required maxlength="254" value="${html(options.username ?? '')}" autofocus>
 <button type="submit">Continue</button>
-</form>`,
+</form>${passkeyBlock(options.passkey, options.csrf, 'Sign in with a passkey', true)}`,
     options.brand,
   );
 }
@@ -87,19 +125,23 @@ export function signInPage(options: { action: string; csrf: string; app?: AppVie
  * The second step, after a right password, for people who set up an authenticator app: its code, or
  * one of their recovery codes in the same field (the hint says so, for someone who lost their phone).
  */
-export function secondFactorPage(options: { action: string; csrf: string; app?: AppView; username: string; error?: string; brand?: string }): string {
+export function secondFactorPage(options: { action: string; csrf: string; app?: AppView; username: string; error?: string; brand?: string; passkey?: PasskeyOffer; totp?: boolean }): string {
   const error = options.error ? `<div class="error" role="alert">${html(options.error)}</div>` : '';
+  // A person with only security keys or passkeys can still type a recovery code here (and must, without JavaScript).
+  const totp = options.totp ?? true;
+  const codeLabel = totp ? 'Code from your authenticator app' : 'Recovery code';
+  const codeHint = totp ? 'No access to your app? Enter one of your recovery codes instead.' : 'No access to your security key or passkey? Enter one of your recovery codes.';
   return page(
     'Two-step verification',
     `<h1>Two-step verification</h1>${appLine(options.app)}${error}
 <p class="who">Signing in as <strong>${html(options.username)}</strong></p>
 <form method="post" action="${html(options.action)}" autocomplete="off">
 <input type="hidden" name="csrf" value="${html(options.csrf)}">
-<label for="code">Code from your authenticator app</label>
-<input id="code" name="code" type="text" inputmode="numeric" autocomplete="one-time-code" autocapitalize="none" spellcheck="false" required maxlength="32" aria-describedby="code-hint" autofocus>
-<p id="code-hint" class="hint">No access to your app? Enter one of your recovery codes instead.</p>
+<label for="code">${codeLabel}</label>
+<input id="code" name="code" type="text"${totp ? ' inputmode="numeric"' : ''} autocomplete="one-time-code" autocapitalize="none" spellcheck="false" required maxlength="32" aria-describedby="code-hint"${totp || !options.passkey ? ' autofocus' : ''}>
+<p id="code-hint" class="hint">${codeHint}</p>
 <button type="submit">Verify</button>
-</form>`,
+</form>${passkeyBlock(options.passkey, options.csrf, 'Use your security key or passkey', false)}`,
     options.brand,
   );
 }

@@ -15,6 +15,7 @@ import * as sessionActivity from './migrations/011_session_activity.ts';
 import * as passwordChangedAt from './migrations/012_password_changed_at.ts';
 import * as scim from './migrations/013_scim.ts';
 import * as authnFactors from './migrations/014_authn_factors.ts';
+import * as webauthn from './migrations/015_webauthn.ts';
 import * as appPortalDefaultOn from './migrations/018_app_portal_default_on.ts';
 import * as accessPolicies from './migrations/016_access_policies.ts';
 import type { Database } from './schema.ts';
@@ -42,6 +43,7 @@ export const migrations: readonly Migration[] = [
   { version: 12, name: 'password_changed_at', up: passwordChangedAt.up },
   { version: 13, name: 'scim', up: scim.up },
   { version: 14, name: 'authn_factors', up: authnFactors.up },
+  { version: 15, name: 'webauthn', up: webauthn.up },
   { version: 16, name: 'access_policies', up: accessPolicies.up },
   { version: 18, name: 'app_portal_default_on', up: appPortalDefaultOn.up },
 ];

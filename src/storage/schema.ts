@@ -240,6 +240,31 @@ export interface RecoveryCodesTable {
   used_at: string | null;
 }
 
+/** Security keys and passkeys (migration 015, authn/webauthn.ts). */
+export interface WebauthnCredentialsTable {
+  id: string;
+  user_id: string;
+  credential_id: string;
+  public_key: string;
+  counter: number;
+  /** JSON array of the transports the authenticator named (usb, nfc, internal, hybrid…). */
+  transports: string;
+  device_type: 'single_device' | 'multi_device';
+  backed_up: number;
+  aaguid: string | null;
+  name: string;
+  created_at: string;
+  last_used_at: string | null;
+}
+
+/** One-time WebAuthn challenges of ceremonies under way (migration 015). */
+export interface WebauthnChallengesTable {
+  key: string;
+  challenge: string;
+  user_id: string | null;
+  expires_at: string;
+}
+
 /** Access policies (migration 016, authn/policies.ts): lowest position first. */
 export interface AccessPoliciesTable {
   id: string;
@@ -298,6 +323,8 @@ export interface Database {
   scim_group_links: ScimGroupLinksTable;
   totp_factors: TotpFactorsTable;
   recovery_codes: RecoveryCodesTable;
+  webauthn_credentials: WebauthnCredentialsTable;
+  webauthn_challenges: WebauthnChallengesTable;
   access_policies: AccessPoliciesTable;
   access_policy_apps: AccessPolicyAppsTable;
   access_policy_groups: AccessPolicyGroupsTable;

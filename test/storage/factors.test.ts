@@ -115,7 +115,7 @@ for (const { kind, skip } of DATABASE_KINDS) {
       await store.confirmTotp(user.id, totpCode(secret, now));
       await store.regenerateRecoveryCodes(user.id);
       await store.resetAll(user.id);
-      assert.deepEqual(await store.summary(user.id), { totp: null, recovery_codes: null });
+      assert.deepEqual(await store.summary(user.id), { totp: null, recovery_codes: null, passkeys: [] });
 
       const gone = await newUser();
       await store.regenerateRecoveryCodes(gone.id);

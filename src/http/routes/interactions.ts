@@ -12,7 +12,7 @@ import { MFA_POSTPONED_RESULT, POLICY_REQUIREMENT } from '../../oidc/provider.ts
 import type { PolicyRequirement } from '../../authn/policies.ts';
 import { mfaEnrolmentPage, recoveryCodesIssuedPage } from '../../oidc/views.ts';
 import { DomainError } from '../../directory/errors.ts';
-import { errorPage, identifierPage, noAccessPage, recoveryCodeUsedPage, secondFactorPage, selectAccountPage, signInPage } from '../../oidc/views.ts';
+import { PASSKEY_SCRIPT_PATHS, errorPage, identifierPage, noAccessPage, passkeyPageCsp, recoveryCodeUsedPage, secondFactorPage, selectAccountPage, signInPage } from '../../oidc/views.ts';
 import type { FactorStore } from '../../authn/factors.ts';
 import { looksLikeRecoveryCode } from '../../authn/recovery-codes.ts';
 import type { Federation } from './federation.ts';
@@ -38,7 +38,7 @@ export interface InteractionDeps {
  * oidc-provider row bound to the browser's interaction cookie), never in a form field.
  */
 const PENDING_FACTOR = 'gatehouse_second_factor';
-interface PendingFactor {
+export interface PendingFactor {
   accountId: string;
   username: string;
   /** How the first step went (RFC 8176 values, e.g. ['pwd']); the second factor adds to them. */
@@ -47,7 +47,7 @@ interface PendingFactor {
   method: string;
 }
 
-const pendingFactorOf = (interaction: { result?: Record<string, unknown> | undefined }): PendingFactor | undefined => {
+export const pendingFactorOf = (interaction: { result?: Record<string, unknown> | undefined }): PendingFactor | undefined => {
   const pending = interaction.result?.[PENDING_FACTOR] as Partial<PendingFactor> | undefined;
   if (typeof pending?.accountId !== 'string' || typeof pending.username !== 'string') return undefined;
   const amr = Array.isArray(pending.amr) ? pending.amr.filter((value): value is string => typeof value === 'string') : ['pwd'];
@@ -55,16 +55,27 @@ const pendingFactorOf = (interaction: { result?: Record<string, unknown> | undef
 };
 
 /** The first step's amr with the second factor's, and `mfa` (RFC 8176: more than one factor). */
-const withSecondFactor = (first: readonly string[], second: string): string[] => [...new Set([...first.filter((value) => value !== 'mfa'), second, 'mfa'])];
+export const withSecondFactor = (first: readonly string[], second: string): string[] => [...new Set([...first.filter((value) => value !== 'mfa'), second, 'mfa'])];
 
 const WRONG_CODE = 'That code is not right, or the account cannot sign in right now. Enter the code your app shows now.';
 
-type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
+export type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
 
-/** The server-rendered pages oidc-provider sends people to: sign-in and "no access". No JavaScript. */
-export function registerInteractionRoutes(app: FastifyInstance, deps: InteractionDeps): void {
+/**
+ * The server-rendered pages oidc-provider sends people to: sign-in and "no access". No JavaScript,
+ * except the passkey scripts (routes/webauthn.ts), an enhancement the pages work without. Returns
+ * what the passkey routes share with these pages: the form checks, the rate limits, the audit.
+ */
+export function registerInteractionRoutes(app: FastifyInstance, deps: InteractionDeps) {
   const csrfKey = deriveKey(deps.secret, 'csrf');
   const issuerOrigin = new URL(deps.issuer).origin;
+  // Sign-in pages that offer a passkey load exactly these scripts (and their CSP allows them).
+  const passkeyCsp = passkeyPageCsp(issuerOrigin);
+  const passkeyOffer = (uid: string) => ({
+    optionsUrl: `${issuerOrigin}/interaction/${uid}/webauthn/options`,
+    action: `${issuerOrigin}/interaction/${uid}/webauthn`,
+    scripts: PASSKEY_SCRIPT_PATHS.map((path) => `${issuerOrigin}${path}`),
+  });
   // Failed sign-ins per 5 minutes: 20 per (address, typed username), so that one person or attacker
   // failing on one account doesn't shut out the others behind the same NAT address, and 100 per
   // address, a ceiling on guessing one password across many accounts. Only failures count, so an
@@ -229,10 +240,21 @@ export function registerInteractionRoutes(app: FastifyInstance, deps: Interactio
     // A right password waiting for its second factor (on this interaction only).
     const pending = prompt.name === 'login' || prompt.name === 'select_account' || prompt.name === 'access_policy' ? pendingFactorOf(interaction) : undefined;
     if (pending && !username) {
+      const [hasPasskey, totp] = await Promise.all([deps.factors.hasPasskey(pending.accountId), deps.factors.hasTotp(pending.accountId)]);
       return sendPage(
         reply,
         status,
-        secondFactorPage({ action: `${issuerOrigin}/interaction/${uid}/second-factor`, csrf: csrfToken(uid), username: pending.username, brand, ...(app ? { app } : {}), ...(error ? { error } : {}) }),
+        secondFactorPage({
+          action: `${issuerOrigin}/interaction/${uid}/second-factor`,
+          csrf: csrfToken(uid),
+          username: pending.username,
+          brand,
+          totp,
+          ...(hasPasskey ? { passkey: passkeyOffer(uid) } : {}),
+          ...(app ? { app } : {}),
+          ...(error ? { error } : {}),
+        }),
+        hasPasskey ? passkeyCsp : undefined,
       );
     }
     // The chooser, unless a name for another account was just typed (then its password step follows).
@@ -255,7 +277,8 @@ export function registerInteractionRoutes(app: FastifyInstance, deps: Interactio
       return sendPage(
         reply,
         status,
-        identifierPage({ action: `${issuerOrigin}/interaction/${uid}/identify`, csrf: csrfToken(uid), username: hint ?? '', brand, ...(app ? { app } : {}), ...(error ? { error } : {}) }),
+        identifierPage({ action: `${issuerOrigin}/interaction/${uid}/identify`, csrf: csrfToken(uid), username: hint ?? '', brand, passkey: passkeyOffer(uid), ...(app ? { app } : {}), ...(error ? { error } : {}) }),
+        passkeyCsp,
       );
     }
     return sendPage(
@@ -488,4 +511,8 @@ export function registerInteractionRoutes(app: FastifyInstance, deps: Interactio
     return deps.provider().interactionFinished(request.raw, reply.hijack().raw, { [MFA_POSTPONED_RESULT]: posted.requirement.policy.id }, { mergeWithLastSubmission: false });
   });
   finishWith('continue', 'select_account', { select_account: {} }, true);
+
+  return { postedSignInForm, render, audit, auditApp, signInLimits };
 }
+
+export type SignInPages = ReturnType<typeof registerInteractionRoutes>;

@@ -42,7 +42,7 @@ for (const { kind, skip } of DATABASE_KINDS) {
     test('set up an authenticator app: QR code, a wrong first code refused, the right one confirms it and brings ten recovery codes', async () => {
       const stepStart = await freshStep();
       const { user, username, as } = await person();
-      assert.deepEqual((await as('GET', '/api/me/factors')).body, { totp: null, recovery_codes: null });
+      assert.deepEqual((await as('GET', '/api/me/factors')).body, { totp: null, recovery_codes: null, passkeys: [] });
 
       const started = await as('POST', '/api/me/factors/totp');
       assert.equal(started.status, 201, started.text);
@@ -136,7 +136,7 @@ for (const { kind, skip } of DATABASE_KINDS) {
       const helpdesk = await adminKey(gatehouse, 'help_desk');
       const reset = await call(gatehouse, 'DELETE', `/api/users/${user.id}/factors`, undefined, { key: helpdesk.key });
       assert.equal(reset.status, 204, reset.text);
-      assert.deepEqual((await as('GET', '/api/me/factors')).body, { totp: null, recovery_codes: null });
+      assert.deepEqual((await as('GET', '/api/me/factors')).body, { totp: null, recovery_codes: null, passkeys: [] });
       const [event] = (await gatehouse.directory.audit.list({ action: 'user.factors_reset', limit: 1, offset: 0 })).events;
       assert.equal(event?.actor.id, helpdesk.apiKey.id);
       assert.equal(event?.target?.id, user.id);

@@ -70,7 +70,7 @@ export async function registerApi(app: FastifyInstance, deps: ApiDependencies): 
       registerUserRoutes(api, deps.directory, auth, deps.runtime.config.issuer);
       registerSelfServiceRoutes(api, deps.directory, auth, deps.runtime.config.issuer, deps.sessions);
       if (deps.sessions) registerSelfSessionRoutes(api, deps.directory, deps.sessions, auth);
-      registerFactorRoutes(api, deps.directory, deps.runtime.factors, auth);
+      registerFactorRoutes(api, deps.directory, deps.runtime.factors, auth, deps.runtime.webauthn);
       registerGroupRoutes(api, deps.directory, auth);
       registerAppRoutes(api, deps, auth);
       registerSecurityRoutes(api, deps, auth);

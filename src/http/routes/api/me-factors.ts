@@ -1,6 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import QRCode from 'qrcode';
+import type { AuthenticationResponseJSON, RegistrationResponseJSON } from '@simplewebauthn/server';
 import type { FactorStore } from '../../../authn/factors.ts';
+import { type WebAuthn, challengeKeys } from '../../../authn/webauthn.ts';
 import { recordOutcome } from '../../../directory/audit.ts';
 import { DomainError } from '../../../directory/errors.ts';
 import type { Directory } from '../../../directory/index.ts';
@@ -9,13 +11,30 @@ import { errorResponses, idParams, ref } from './schemas.ts';
 
 const dateOrNull = { anyOf: [{ type: 'string', format: 'date-time' }, { type: 'null' }] } as const;
 
+/** A security key or passkey: its name and history, never its key material. */
+export const passkeySchema = {
+  $id: 'Passkey',
+  type: 'object',
+  additionalProperties: false,
+  required: ['id', 'name', 'created_at', 'last_used_at', 'backed_up', 'device_type'],
+  properties: {
+    id: { type: 'string' },
+    name: { type: 'string', description: 'The name its owner gave it.' },
+    created_at: { type: 'string', format: 'date-time' },
+    last_used_at: dateOrNull,
+    backed_up: { type: 'boolean', description: 'Whether the authenticator says the credential is backed up (synced to a cloud keychain).' },
+    device_type: { type: 'string', enum: ['single_device', 'multi_device'], description: 'single_device: bound to one authenticator (a security key); multi_device: a synced passkey.' },
+  },
+} as const;
+
 /** A person's second factors as anyone may see them: what is set up and when, never a secret. */
 export const factorsSchema = {
   $id: 'Factors',
   type: 'object',
   additionalProperties: false,
-  required: ['totp', 'recovery_codes'],
+  required: ['totp', 'recovery_codes', 'passkeys'],
   properties: {
+    passkeys: { type: 'array', items: ref('Passkey'), description: 'Security keys and passkeys, oldest first.' },
     totp: {
       anyOf: [
         {
@@ -63,7 +82,7 @@ export const recoveryCodesSchema = {
   properties: { recovery_codes: { type: 'array', items: { type: 'string' }, description: 'Ten one-time codes, shown this once.' } },
 } as const;
 
-export const FACTOR_SCHEMAS = [factorsSchema, totpEnrolmentSchema, recoveryCodesSchema] as const;
+export const FACTOR_SCHEMAS = [passkeySchema, factorsSchema, totpEnrolmentSchema, recoveryCodesSchema] as const;
 
 const codeBody = {
   type: 'object',
@@ -76,7 +95,7 @@ const codeBody = {
  * Second factors: a person sets up and removes their authenticator app and recovery codes in the
  * portal; administrators see what each person has and can reset it, never read a secret.
  */
-export function registerFactorRoutes(app: FastifyInstance, directory: Directory, factors: FactorStore, auth: ApiAuthenticator): void {
+export function registerFactorRoutes(app: FastifyInstance, directory: Directory, factors: FactorStore, auth: ApiAuthenticator, webauthn: WebAuthn): void {
   const tags = ['Self-service'];
   const security = [{ bearer: [] }];
 
@@ -189,6 +208,8 @@ export function registerFactorRoutes(app: FastifyInstance, directory: Directory,
     },
   );
 
+  registerPasskeyRoutes(app, directory, factors, auth, webauthn);
+
   const adminTags = ['Users'];
   app.get<{ Params: { id: string } }>(
     '/users/:id/factors',
@@ -206,7 +227,7 @@ export function registerFactorRoutes(app: FastifyInstance, directory: Directory,
       schema: {
         tags: adminTags,
         summary: 'Reset a user’s second factors',
-        description: 'Removes their authenticator app and recovery codes, for someone who lost both; they sign in with the password alone until they set up new ones.',
+        description: 'Removes their authenticator app, security keys, passkeys and recovery codes, for someone who lost them; they sign in with the password alone until they set up new ones.',
         params: idParams,
         response: { 204: { type: 'null' }, ...errorResponses },
       },
@@ -217,6 +238,166 @@ export function registerFactorRoutes(app: FastifyInstance, directory: Directory,
       const user = await directory.users.get(request.params.id);
       const target = { type: 'user', id: user.id, name: user.username };
       await recordOutcome(directory.audit, principal.actor, 'user.factors_reset', () => factors.resetAll(user.id), () => ({ target }), target);
+      return reply.status(204).send();
+    },
+  );
+}
+
+const webauthnJson = { type: 'object', additionalProperties: true, description: 'What @simplewebauthn/browser returned (JSON), unchanged.' } as const;
+const passkeyName = { type: 'string', minLength: 1, maxLength: 64, description: 'A name for the key, e.g. "YubiKey" or "Work laptop".' } as const;
+
+/**
+ * Security keys and passkeys. Registration is a two-step ceremony: options (whose challenge the
+ * server keeps, for this person only, used once, for five minutes), then the browser's answer.
+ * Removal asks for the same proof as removing the authenticator app: a code from it, a recovery
+ * code, or an assertion of one of the person's security keys or passkeys (options from
+ * POST /api/me/passkeys/verification-options); an open session alone is not enough.
+ */
+function registerPasskeyRoutes(app: FastifyInstance, directory: Directory, factors: FactorStore, auth: ApiAuthenticator, webauthn: WebAuthn): void {
+  const tags = ['Self-service'];
+  const security = [{ bearer: [] }];
+  const targetOf = (user: { id: string; username: string }) => ({ type: 'user', id: user.id, name: user.username });
+
+  app.post(
+    '/me/passkeys/options',
+    {
+      preValidation: auth.requireSelf(),
+      schema: {
+        tags,
+        security,
+        summary: 'Start adding a security key or passkey',
+        description: 'WebAuthn registration options for navigator.credentials.create (through @simplewebauthn/browser startRegistration): a discoverable credential and user verification preferred, the keys already registered excluded. Answer within five minutes with POST /api/me/passkeys.',
+        response: { 200: webauthnJson, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const { user } = selfOf(request);
+      const settings = await directory.settings.get();
+      return webauthn.registrationOptions(user, settings.organisation_name);
+    },
+  );
+
+  app.post<{ Body: { name: string; response: RegistrationResponseJSON } }>(
+    '/me/passkeys',
+    {
+      preValidation: auth.requireSelf(),
+      schema: {
+        tags,
+        security,
+        summary: 'Add a security key or passkey',
+        description: 'Verifies the browser’s answer to the latest options (challenge, origin and RP ID must be this issuer’s) and stores the key. The first factor of a person who has no recovery codes comes with ten, shown this once.',
+        body: { type: 'object', additionalProperties: false, required: ['name', 'response'], properties: { name: passkeyName, response: webauthnJson } },
+        response: {
+          201: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['passkey', 'recovery_codes'],
+            properties: { passkey: ref('Passkey'), recovery_codes: { anyOf: [{ type: 'array', items: { type: 'string' } }, { type: 'null' }] } },
+          },
+          ...errorResponses,
+        },
+      },
+    },
+    async (request, reply) => {
+      const { user, actor } = selfOf(request);
+      const target = targetOf(user);
+      const result = await recordOutcome(
+        directory.audit,
+        actor,
+        'self.factor.passkey_register',
+        async () => {
+          const passkey = await webauthn.register(user.id, request.body.name, request.body.response);
+          const { recovery_codes } = await factors.summary(user.id);
+          return { passkey, recovery_codes: recovery_codes ? null : await factors.regenerateRecoveryCodes(user.id) };
+        },
+        (done) => ({ target, details: { passkey: done.passkey.name, device_type: done.passkey.device_type, recovery_codes_created: done.recovery_codes !== null } }),
+        target,
+      );
+      return reply.status(201).send(result);
+    },
+  );
+
+  app.patch<{ Params: { id: string }; Body: { name: string } }>(
+    '/me/passkeys/:id',
+    {
+      preValidation: auth.requireSelf(),
+      schema: {
+        tags,
+        security,
+        summary: 'Rename a security key or passkey',
+        params: idParams,
+        body: { type: 'object', additionalProperties: false, required: ['name'], properties: { name: passkeyName } },
+        response: { 200: ref('Passkey'), ...errorResponses },
+      },
+    },
+    async (request) => {
+      const { user, actor } = selfOf(request);
+      const target = targetOf(user);
+      return recordOutcome(directory.audit, actor, 'self.factor.passkey_rename', () => webauthn.rename(user.id, request.params.id, request.body.name), (passkey) => ({ target, details: { passkey: passkey.name } }), target);
+    },
+  );
+
+  app.post(
+    '/me/passkeys/verification-options',
+    {
+      preValidation: auth.requireSelf(),
+      schema: {
+        tags,
+        security,
+        summary: 'Prove a security key or passkey',
+        description: 'WebAuthn assertion options limited to my own keys, for navigator.credentials.get (startAuthentication); the answer confirms DELETE /api/me/passkeys/{id}. Used once, valid five minutes.',
+        response: { 200: webauthnJson, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const { user } = selfOf(request);
+      if (!(await webauthn.has(user.id))) throw new DomainError('passkey.not_found', 404, 'No security key or passkey is registered.');
+      return webauthn.authenticationOptions(challengeKeys.reauthentication(user.id), { userId: user.id, userVerification: 'preferred' });
+    },
+  );
+
+  app.delete<{ Params: { id: string }; Body: { code?: string; response?: AuthenticationResponseJSON } }>(
+    '/me/passkeys/:id',
+    {
+      preValidation: auth.requireSelf(),
+      schema: {
+        tags,
+        security,
+        summary: 'Remove a security key or passkey',
+        description:
+          'Needs proof of a factor, as removing the authenticator app does: `code` (from the authenticator app, or a recovery code) or `response` (an assertion answering POST /api/me/passkeys/verification-options, from any of my keys, this one included). Wrong proofs count toward the account lockout.',
+        params: idParams,
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { code: { type: 'string', minLength: 1, maxLength: 64 }, response: webauthnJson },
+        },
+        response: { 204: { type: 'null' }, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const { user, actor } = selfOf(request);
+      const target = targetOf(user);
+      const { code, response } = request.body ?? {};
+      await recordOutcome(
+        directory.audit,
+        actor,
+        'self.factor.passkey_remove',
+        async () => {
+          const passkey = (await webauthn.list(user.id)).find((key) => key.id === request.params.id);
+          if (!passkey) throw new DomainError('passkey.not_found', 404, 'No such security key or passkey.');
+          if (!code && !response) throw new DomainError('factor.proof_required', 400, 'Confirm with a code from your authenticator app, a recovery code, or one of your security keys or passkeys.');
+          const outcome = await directory.users.secondFactorAttempt(user.id, async () => {
+            if (response) return (await webauthn.authenticate(challengeKeys.reauthentication(user.id), response, { userId: user.id, requireUserVerification: false })).ok;
+            return (await factors.verifyTotp(user.id, code!)) || (await factors.redeemRecoveryCode(user.id, code!)) !== undefined;
+          });
+          if (!outcome.ok) throw new DomainError('factor.proof_wrong', 400, 'That confirmation is not right. Use a code your app shows now, a recovery code, or one of your security keys or passkeys.');
+          await webauthn.remove(user.id, passkey.id);
+          return passkey;
+        },
+        (passkey) => ({ target, details: { passkey: passkey.name } }),
+        target,
+      );
       return reply.status(204).send();
     },
   );
