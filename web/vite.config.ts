@@ -1,8 +1,23 @@
 import { join } from 'node:path';
 import react from '@vitejs/plugin-react';
-import { defineConfig } from 'vite';
+import { defineConfig, type Plugin } from 'vite';
 
 const root = import.meta.dirname;
+
+/**
+ * The dev server's SPA fallback would answer a console deep link (/admin/users/…) with the portal's
+ * page at /index.html: send the console's own routes to its page, as Gatehouse does.
+ */
+const consoleRoutes: Plugin = {
+  name: 'gatehouse-console-routes',
+  configureServer(server) {
+    server.middlewares.use((request, _response, next) => {
+      const path = request.url?.split('?')[0] ?? '';
+      if (path === '/admin' || (path.startsWith('/admin/') && !path.slice('/admin/'.length).includes('.'))) request.url = '/admin/index.html';
+      next();
+    });
+  },
+};
 
 /**
  * Two single-page apps from one build, sharing their chunks (React, Mantine, the API client): the
@@ -13,7 +28,7 @@ const root = import.meta.dirname;
 export default defineConfig({
   root,
   base: '/',
-  plugins: [react()],
+  plugins: [react(), consoleRoutes],
   build: {
     outDir: 'dist',
     emptyOutDir: true,
