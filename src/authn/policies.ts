@@ -546,6 +546,26 @@ export type AccessPolicyStore = ReturnType<typeof createAccessPolicyStore>;
 
 // --- enforcement (no HTTP: the OIDC layer asks, src/oidc/provider.ts) --------------------------
 
+/**
+ * Authentication context classes (the `acr` claim, `acr_values` requests). An app asking for either
+ * MFA value in `acr_values` gets a step-up (or an enrolment) instead of a silent single sign-on; the
+ * ID token's `acr` says which was done. The PAPE URI is the one many apps already send.
+ */
+export const ACR_SINGLE_FACTOR = 'urn:gatehouse:single-factor';
+export const ACR_MFA = 'urn:gatehouse:mfa';
+export const ACR_PAPE_MFA = 'http://schemas.openid.net/pape/policies/2007/06/multi-factor';
+export const ACR_VALUES = [ACR_SINGLE_FACTOR, ACR_MFA, ACR_PAPE_MFA] as const;
+export const MFA_ACRS: readonly string[] = [ACR_MFA, ACR_PAPE_MFA];
+
+/** The acr of a session with that amr, in the app's own words when it asked for an MFA value. */
+export function acrFor(amr: readonly string[], requested: readonly string[]): string {
+  if (!amr.includes('mfa')) return ACR_SINGLE_FACTOR;
+  return requested.find((value) => MFA_ACRS.includes(value)) ?? ACR_MFA;
+}
+
+/** The pseudo-policy named in the audit log when the app, not a policy, asked for MFA. */
+export const APP_REQUESTED_MFA = { id: 'acr_values', name: 'requested by the app (acr_values)' };
+
 /** What the policies ask of one sign-in or single sign-on, when they ask something. */
 export type PolicyRequirement =
   | { kind: 'deny'; policy: { id: string; name: string } }
@@ -564,6 +584,8 @@ export interface PolicyGateInput {
   amr: readonly string[];
   /** Policies whose enrolment this session postponed (within the grace period). */
   postponed: readonly string[];
+  /** The app asked for MFA (acr_values): no silent pass without it, whatever the policies say. */
+  mfaRequested?: boolean;
 }
 
 export interface PolicyDecisionEvent {
@@ -590,7 +612,13 @@ export function createPolicyGate(deps: {
     async evaluate(input: PolicyGateInput): Promise<PolicyRequirement | undefined> {
       const decision = await deps.policies.decide(input.accountId, { resource: input.resource, address: input.address, federated: input.federated });
       const { policy } = decision;
-      if (!policy || decision.action === 'allow') return undefined;
+      if (!policy || decision.action === 'allow') {
+        if (!input.mfaRequested || input.amr.includes('mfa')) return undefined;
+        // The app's request has no grace period: it wants MFA now.
+        const kind = (await deps.hasSecondFactor(input.accountId)) ? 'step_up' : 'enrol';
+        deps.onDecision?.({ accountId: input.accountId, resource: input.resource, address: input.address, outcome: kind === 'step_up' ? 'step_up' : 'enrolment_required', policy: APP_REQUESTED_MFA });
+        return kind === 'step_up' ? { kind, policy: APP_REQUESTED_MFA } : { kind, policy: APP_REQUESTED_MFA, deadline: new Date(clock()).toISOString(), inGrace: false };
+      }
       const named = { id: policy.id, name: policy.name };
       const report = (outcome: PolicyDecisionEvent['outcome'], deadline?: string) =>
         deps.onDecision?.({ accountId: input.accountId, resource: input.resource, address: input.address, outcome, policy: named, ...(deadline ? { deadline } : {}) });
@@ -605,7 +633,7 @@ export function createPolicyGate(deps: {
       }
       const grace = await deps.policies.enrolmentDeadline(input.accountId, policy, clock());
       const deadline = grace.deadline.toISOString();
-      if (grace.inGrace && input.postponed.includes(policy.id)) return undefined;
+      if (grace.inGrace && input.postponed.includes(policy.id) && !input.mfaRequested) return undefined;
       report(grace.inGrace ? 'enrolment_offered' : 'enrolment_required', deadline);
       return { kind: 'enrol', policy: named, deadline, inGrace: grace.inGrace };
     },

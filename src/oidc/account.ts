@@ -14,6 +14,7 @@ export const SESSION_IDP = 'gatehouse_idp';
 interface SessionBoundToken {
   clientId?: string | undefined;
   amr?: string[] | undefined;
+  acr?: string | undefined;
 }
 
 /**
@@ -89,7 +90,9 @@ export function createFindAccount(access: AccessResolver): FindAccount {
         if (use === 'id_token') {
           const idp = identityProviderOf(ctx);
           const amr = token?.amr?.length ? token.amr : undefined;
-          if (idp || amr) claims[APP_CLAIMS] = { ...claims[APP_CLAIMS], ...(idp ? { idp } : {}), ...(amr ? { amr } : {}) };
+          // And `acr`, the class of that authentication (authn/policies.ts: single-factor or MFA).
+          const acr = typeof token?.acr === 'string' ? token.acr : undefined;
+          if (idp || amr || acr) claims[APP_CLAIMS] = { ...claims[APP_CLAIMS], ...(idp ? { idp } : {}), ...(amr ? { amr } : {}), ...(acr ? { acr } : {}) };
         }
         return claims;
       },

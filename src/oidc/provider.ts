@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import Provider, { type Configuration, errors, type KoaContextWithOIDC, interactionPolicy } from 'oidc-provider';
 import { type AccessResolver, createAccessResolver } from '../directory/access.ts';
-import type { PolicyGate, PolicyRequirement } from '../authn/policies.ts';
+import { ACR_VALUES, MFA_ACRS, type PolicyGate, type PolicyRequirement, acrFor } from '../authn/policies.ts';
 import { PORTAL_CLIENT_ID, consoleAppRow, portalAppRow } from '../directory/console-app.ts';
 import { clientSecretMatches } from '../directory/secrets.ts';
 import type { DialectName } from '../storage/db.ts';
@@ -194,13 +194,19 @@ export function createProvider(deps: ProviderDependencies): { provider: Provider
             fields[SESSION_MFA_POSTPONED] = stored;
           }
           const app = client.clientId === PORTAL_CLIENT_ID ? undefined : await access.appRow(client.clientId);
+          const amr = Array.isArray(session.amr) ? session.amr : [];
+          const requestedAcrs = String((ctx.oidc.params as { acr_values?: unknown } | undefined)?.acr_values ?? '').split(' ').filter(Boolean);
+          // The ID token's acr (read from the session when the code is issued) says what was done.
+          const acr = acrFor(amr, requestedAcrs);
+          if (session.acr !== acr) session.acr = acr;
           return gate.evaluate({
             accountId: session.accountId,
             resource: app ? { kind: 'app', appId: app.id } : { kind: 'portal' },
             address: ctx.ip,
             federated: typeof fields[SESSION_IDP] === 'string',
-            amr: Array.isArray(session.amr) ? session.amr : [],
+            amr,
             postponed: stored,
+            mfaRequested: requestedAcrs.some((value) => MFA_ACRS.includes(value)),
           });
         })();
         requirements.set(ctx, pending);
@@ -225,6 +231,8 @@ export function createProvider(deps: ProviderDependencies): { provider: Provider
   const configuration: Configuration = {
     adapter: Adapter,
     clients: [],
+    // Discovery's acr_values_supported; an app asking for an MFA value gets a step-up (authn/policies.ts).
+    acrValues: [...ACR_VALUES],
     findAccount: createFindAccount(access),
     jwks: deps.jwks as Configuration['jwks'],
     routes: ROUTES,
