@@ -378,6 +378,25 @@ for (const { kind, skip } of DATABASE_KINDS) {
       }
     });
 
+    test('signing out this device from its own session list signs the portal out', async () => {
+      const { page } = await signInToPortal('pia', { path: '/sessions', password: NEW_PASSWORD });
+      await page.getByRole('button', { name: 'Sign out this device' }).click();
+      await page.getByRole('dialog', { name: 'Sign out of this device?' }).getByRole('button', { name: 'Sign out' }).click();
+      await page.waitForURL(/\/signed-out$/);
+      assert.equal(await page.evaluate(() => (globalThis as unknown as { sessionStorage: { getItem(key: string): string | null } }).sessionStorage.getItem('gatehouse.portal.session')), null);
+      await page.goto(`${gatehouse.issuer}/`);
+      await page.waitForURL(/\/interaction\//);
+    });
+
+    test('the keyboard reaches "Skip to content" first, and it leads to the screen', async () => {
+      const { page } = await signInToPortal('pia', { path: '/profile', password: NEW_PASSWORD });
+      await page.keyboard.press('Tab');
+      const skip = page.getByRole('link', { name: 'Skip to content' });
+      assert.equal(await skip.evaluate((link) => link === (link.ownerDocument as unknown as { activeElement: unknown }).activeElement), true);
+      await page.keyboard.press('Enter');
+      assert.equal(new URL(page.url()).hash, '#main');
+    });
+
     test('signing out everywhere ends every browser’s session, this one’s too', async () => {
       const first = await signInToPortal('pia', { path: '/sessions', password: NEW_PASSWORD });
       const second = await signInToPortal('pia', { password: NEW_PASSWORD });
