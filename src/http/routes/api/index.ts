@@ -15,6 +15,7 @@ import { registerJumpCloudRoutes } from './jumpcloud.ts';
 import { SELF_SERVICE_SCHEMAS, registerSelfServiceRoutes } from './me.ts';
 import { FACTOR_SCHEMAS, registerFactorRoutes } from './me-factors.ts';
 import { SELF_SESSION_SCHEMAS, recordSessionUse, registerSelfSessionRoutes } from './me-sessions.ts';
+import { POLICY_SCHEMAS, registerPolicyRoutes } from './policies.ts';
 import { registerSecurityRoutes } from './security.ts';
 import { registerSettingsRoutes } from './settings.ts';
 import { registerUserRoutes } from './users.ts';
@@ -57,7 +58,7 @@ export async function registerApi(app: FastifyInstance, deps: ApiDependencies): 
     // Everything under /api is documented (the JumpCloud-compatible routes too); pages and the protocol are not.
     transform: ({ schema, url, route }) => ({ schema: { ...schema, hide: schema?.hide || !url.startsWith('/api/') || url.startsWith('/api/docs') } as typeof schema, url, route }),
   });
-  for (const schema of [...SHARED_SCHEMAS, ...FEDERATION_SCHEMAS, ...SELF_SESSION_SCHEMAS, ...SELF_SERVICE_SCHEMAS, ...FACTOR_SCHEMAS]) app.addSchema(schema);
+  for (const schema of [...SHARED_SCHEMAS, ...FEDERATION_SCHEMAS, ...SELF_SESSION_SCHEMAS, ...SELF_SERVICE_SCHEMAS, ...FACTOR_SCHEMAS, ...POLICY_SCHEMAS]) app.addSchema(schema);
 
   const auth = createApiAuthenticator(deps.directory, deps.builtinClientToken ? { builtinClientToken: deps.builtinClientToken } : {});
   await app.register(
@@ -77,6 +78,7 @@ export async function registerApi(app: FastifyInstance, deps: ApiDependencies): 
       registerAuditRoutes(api, deps.directory, auth);
       registerSettingsRoutes(api, deps.directory, auth);
       registerFederationRoutes(api, deps.directory, deps.runtime, auth);
+      registerPolicyRoutes(api, deps.directory, auth);
       registerJumpCloudRoutes(api, deps.directory, auth);
       api.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
     },
