@@ -52,6 +52,7 @@ export interface PasskeyOffer {
   scripts: readonly string[];
 }
 
+/** `autofill`: also offer the passkeys in the username field's autofill (conditional UI); off after an error, so that a refused passkey is not offered again unasked. */
 function passkeyBlock(offer: PasskeyOffer | undefined, csrf: string, label: string, autofill: boolean): string {
   if (!offer) return '';
   return `<div id="passkey" hidden>
@@ -97,7 +98,7 @@ export function identifierPage(options: { action: string; csrf: string; app?: Ap
 <label for="username">Username or email</label>
 <input id="username" name="username" type="text" autocomplete="${options.passkey ? 'username webauthn' : 'username'}" autocapitalize="none" spellcheck="false" required maxlength="254" value="${html(options.username ?? '')}" autofocus>
 <button type="submit">Continue</button>
-</form>${passkeyBlock(options.passkey, options.csrf, 'Sign in with a passkey', true)}`,
+</form>${passkeyBlock(options.passkey, options.csrf, 'Sign in with a passkey', !options.error)}`,
     options.brand,
   );
 }
