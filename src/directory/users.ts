@@ -3,14 +3,18 @@ import { atomically } from '../storage/lock.ts';
 import type { Database, UsersTable } from '../storage/schema.ts';
 import { DomainError, conflict, invalid, notFound } from './errors.ts';
 import { isObjectId, newObjectId, nowIso } from './ids.ts';
-import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, hashPassword, verifyPassword } from './passwords.ts';
+import { type PasswordOwner, checkPasswordRules, hashPassword, verifyPassword } from './passwords.ts';
 import { type Role, parseRole } from './roles.ts';
+import { DEFAULT_SETTINGS, createSettingsStore } from './settings.ts';
 
 export const USER_STATES = ['STAGED', 'ACTIVATED', 'SUSPENDED'] as const;
 export type UserState = (typeof USER_STATES)[number];
 
-/** Consecutive failed sign-ins after which the account is locked until an administrator unlocks it. */
-export const LOCKOUT_THRESHOLD = 10;
+/**
+ * The default number of failed sign-ins that locks an account until an administrator unlocks it
+ * (the organisation's settings lockout_threshold and lockout_window decide; see signIn).
+ */
+export const LOCKOUT_THRESHOLD = DEFAULT_SETTINGS.lockout_threshold;
 
 export interface User {
   id: string;
@@ -93,15 +97,6 @@ function checkName(field: 'firstname' | 'lastname' | 'displayname', value: strin
 }
 const ATTRIBUTE_NAME_PATTERN = /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/;
 
-function checkPassword(password: string, minLength = MIN_PASSWORD_LENGTH): void {
-  if (password.length < minLength) {
-    throw invalid('user.password_too_short', `Passwords need at least ${minLength} characters.`, 'password');
-  }
-  if (password.length > MAX_PASSWORD_LENGTH) {
-    throw invalid('user.password_too_long', `Passwords may have at most ${MAX_PASSWORD_LENGTH} characters.`, 'password');
-  }
-}
-
 function checkUsername(value: string): string {
   const username = value.trim();
   if (!USERNAME_PATTERN.test(username)) {
@@ -127,11 +122,39 @@ function checkAttributes(attributes: Record<string, string>): void {
   }
 }
 
-export function createUserStore(db: Kysely<Database>) {
-  /** The organisation's password policy (settings), read when a password is set. */
-  async function minPasswordLength(): Promise<number> {
-    const row = await db.selectFrom('settings').select('value').where('key', '=', 'password_min_length').executeTakeFirst();
-    return row ? Number(JSON.parse(row.value)) : MIN_PASSWORD_LENGTH;
+/** `clock`: milliseconds since the epoch, for the lockout window (tests move it instead of sleeping). */
+export function createUserStore(db: Kysely<Database>, clock: () => number = Date.now) {
+  const settings = createSettingsStore(db);
+
+  /** The organisation's password rules (settings), applied whenever a password is set. */
+  async function checkNewPassword(password: string, owner: PasswordOwner): Promise<void> {
+    const current = await settings.get();
+    checkPasswordRules(
+      password,
+      { minLength: current.password_min_length, rejectCommon: current.password_reject_common, rejectPersonal: current.password_reject_personal },
+      owner,
+    );
+  }
+
+  /**
+   * The lockout rules in force: `stale` is true for an account whose latest failure is older than
+   * the window (or unknown), whose count therefore starts again from zero.
+   */
+  async function lockoutRules() {
+    const { lockout_threshold: threshold, lockout_window: window } = await settings.get();
+    const now = clock();
+    const cutoff = new Date(now - window * 1000).toISOString();
+    const stale = sql<SqlBool>`(${sql.ref('last_failed_login_at')} is null or ${sql.ref('last_failed_login_at')} < ${cutoff})`;
+    return {
+      threshold,
+      /** Counts this attempt as a failure: the first of a new count when the last one is stale. */
+      countFailure: {
+        failed_logins: sql<number>`case when ${stale} then 1 else ${sql.ref('failed_logins')} + 1 end`,
+        last_failed_login_at: new Date(now).toISOString(),
+      },
+      /** A try is left: fewer failures than the threshold, or only stale ones. */
+      tryLeft: sql<SqlBool>`(${sql.ref('failed_logins')} < ${threshold} or ${stale})`,
+    };
   }
 
   async function findRow(ref: string): Promise<UserRow | undefined> {
@@ -197,7 +220,7 @@ export function createUserStore(db: Kysely<Database>) {
       const email = checkEmail(input.email);
       const state = input.state ?? 'ACTIVATED';
       if (!USER_STATES.includes(state)) throw invalid('user.invalid_state', `State must be one of ${USER_STATES.join(', ')}.`, 'state');
-      if (input.password !== undefined) checkPassword(input.password, await minPasswordLength());
+      if (input.password !== undefined) await checkNewPassword(input.password, { username, email });
       checkAttributes(input.attributes ?? {});
       if (input.role != null) parseRole(input.role);
       const usernameKey = username.toLowerCase();
@@ -219,6 +242,7 @@ export function createUserStore(db: Kysely<Database>) {
         password_hash: input.password === undefined ? null : await hashPassword(input.password),
         password_changed_at: input.password === undefined ? null : now,
         failed_logins: 0,
+        last_failed_login_at: null,
         attributes: JSON.stringify(input.attributes ?? {}),
         role: input.role ?? null,
         created_at: now,
@@ -293,8 +317,9 @@ export function createUserStore(db: Kysely<Database>) {
     },
 
     async setPassword(ref: string, password: string): Promise<User> {
-      checkPassword(password, await minPasswordLength());
-      return update(ref, { password_hash: await hashPassword(password), password_changed_at: nowIso(), failed_logins: 0 });
+      const row = await getRow(ref);
+      await checkNewPassword(password, row);
+      return update(row.id, { password_hash: await hashPassword(password), password_changed_at: nowIso(), failed_logins: 0 });
     },
 
     /** Changes profile fields; a username or email keeps to the rules and stays unique. */
@@ -364,12 +389,14 @@ export function createUserStore(db: Kysely<Database>) {
      * caller gets the precise reason for the audit trail but must show people one generic message.
      *
      * Lockout is decided in the database, so that guesses sent in parallel (to one node or several)
-     * can't outrun it: each attempt first reserves one of the account's LOCKOUT_THRESHOLD tries by
+     * can't outrun it: each attempt first reserves one of the account's lockout_threshold tries by
      * counting itself a failure (one conditional UPDATE), and only a reserved attempt has its password
      * checked. A right password takes its reservation back (the count starts again), unless failures
      * in flight locked the account meanwhile; a wrong one leaves it counted. An attempt that finds no
      * try left locks the account and is refused unchecked, right password or not; it still spends an
-     * argon2 verify (of the decoy), so that its answer takes as long as a checked one.
+     * argon2 verify (of the decoy), so that its answer takes as long as a checked one. Failures
+     * stop counting after the organisation's lockout_window: an attempt on an account whose latest
+     * failure is older than that starts a new count at one (a locked account stays locked).
      */
     async signIn(login: string, password: string, options: SignInOptions = {}): Promise<SignInResult> {
       const key = login.trim().toLowerCase();
@@ -383,16 +410,17 @@ export function createUserStore(db: Kysely<Database>) {
         : undefined;
       // An unknown user runs the same statements (matching no row) as a known one, and a verify.
       const id = row?.id ?? '';
+      const lockout = await lockoutRules();
       const reserved = await db
         .updateTable('users')
-        .set((eb) => ({ failed_logins: eb('failed_logins', '+', 1) }))
+        .set(lockout.countFailure)
         .where('id', '=', id)
         .where('account_locked', '=', 0)
-        .where('failed_logins', '<', LOCKOUT_THRESHOLD)
+        .where(lockout.tryLeft)
         .returning('password_hash')
         .executeTakeFirst();
       const lockIfSpent = () =>
-        db.updateTable('users').set({ account_locked: 1 }).where('id', '=', id).where('failed_logins', '>=', LOCKOUT_THRESHOLD).where('account_locked', '=', 0).execute();
+        db.updateTable('users').set({ account_locked: 1 }).where('id', '=', id).where('failed_logins', '>=', lockout.threshold).where('account_locked', '=', 0).execute();
       if (!reserved || !row) {
         // Locked, or every try taken by attempts in flight: those are failures until proven otherwise.
         await lockIfSpent();
@@ -429,15 +457,16 @@ export function createUserStore(db: Kysely<Database>) {
      * and only success gives the tries back. Refused unchecked when the account is locked or spent.
      */
     async secondFactorAttempt(userId: string, verify: () => Promise<boolean>): Promise<{ ok: true; user: User } | { ok: false; reason: 'bad_credentials' | 'locked' }> {
+      const lockout = await lockoutRules();
       const reserved = await db
         .updateTable('users')
-        .set((eb) => ({ failed_logins: eb('failed_logins', '+', 1) }))
+        .set(lockout.countFailure)
         .where('id', '=', userId)
         .where('account_locked', '=', 0)
-        .where('failed_logins', '<', LOCKOUT_THRESHOLD)
+        .where(lockout.tryLeft)
         .executeTakeFirst();
       const lockIfSpent = () =>
-        db.updateTable('users').set({ account_locked: 1 }).where('id', '=', userId).where('failed_logins', '>=', LOCKOUT_THRESHOLD).where('account_locked', '=', 0).execute();
+        db.updateTable('users').set({ account_locked: 1 }).where('id', '=', userId).where('failed_logins', '>=', lockout.threshold).where('account_locked', '=', 0).execute();
       if (Number(reserved.numUpdatedRows) !== 1) {
         await lockIfSpent();
         return { ok: false, reason: 'locked' };

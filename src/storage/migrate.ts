@@ -18,6 +18,7 @@ import * as authnFactors from './migrations/014_authn_factors.ts';
 import * as webauthn from './migrations/015_webauthn.ts';
 import * as appPortalDefaultOn from './migrations/018_app_portal_default_on.ts';
 import * as accessPolicies from './migrations/016_access_policies.ts';
+import * as lockoutWindow from './migrations/017_lockout_window.ts';
 import type { Database } from './schema.ts';
 
 interface Migration {
@@ -45,6 +46,7 @@ export const migrations: readonly Migration[] = [
   { version: 14, name: 'authn_factors', up: authnFactors.up },
   { version: 15, name: 'webauthn', up: webauthn.up },
   { version: 16, name: 'access_policies', up: accessPolicies.up },
+  { version: 17, name: 'lockout_window', up: lockoutWindow.up },
   { version: 18, name: 'app_portal_default_on', up: appPortalDefaultOn.up },
 ];
 

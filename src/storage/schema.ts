@@ -16,6 +16,8 @@ export interface UsersTable {
   /** When the password was last set (migration 012); null before that was recorded, or without one. */
   password_changed_at: string | null;
   failed_logins: number;
+  /** When the latest failed sign-in was (migration 017); failures older than the lockout window stop counting. */
+  last_failed_login_at: string | null;
   attributes: string;
   role: string | null;
   created_at: string;

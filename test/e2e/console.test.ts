@@ -12,7 +12,7 @@ import { type ConsoleWorld, startConsoleWorld } from '../helpers/console.ts';
 import { discover, signIn } from '../helpers/rp.ts';
 
 const RP_CALLBACK = 'https://rp.example.test/oauth2/callback';
-const GRACE_PASSWORD = 'grace signs in at ngrok';
+const GRACE_PASSWORD = 'she signs in at ngrok';
 
 describe('Admin console end to end (browser + relying party)', () => {
   let world: ConsoleWorld;

@@ -28,14 +28,14 @@ describe('directory version (SQLite)', () => {
       await change();
       assert.equal((await version()) > before, expected, what);
     };
-    await moves('creating a user', () => directory.users.create({ username: 'vera', email: 'vera@example.com', password: 'vera password 1' }));
+    await moves('creating a user', () => directory.users.create({ username: 'vera', email: 'vera@example.com', password: 'directory passphrase 1' }));
     await moves('changing a profile', () => directory.users.change('vera', { firstname: 'Vera' }));
     // A failure only counts a try; the one that locks the account changes what access decisions read.
     await moves('a failed sign-in that leaves the account unlocked', () => directory.users.signIn('vera', 'wrong'), false);
     for (let failures = 1; failures < 9; failures++) await directory.users.signIn('vera', 'wrong');
     await moves('the failed sign-in that locks the account', () => directory.users.signIn('vera', 'wrong'));
     await directory.users.unlock('vera');
-    await moves('a successful sign-in resetting the failure count', () => directory.users.signIn('vera', 'vera password 1'), false);
+    await moves('a successful sign-in resetting the failure count', () => directory.users.signIn('vera', 'directory passphrase 1'), false);
     await moves('a raw lock in SQL', () => storage.db.updateTable('users').set({ account_locked: 1 }).where('username_key', '=', 'vera').execute());
     await moves('a raw failure counter in SQL', () => storage.db.updateTable('users').set({ failed_logins: 3 }).where('username_key', '=', 'vera').execute(), false);
     await moves('creating a group', () => directory.groups.create('Versioned'));

@@ -7406,7 +7406,7 @@ export interface paths {
         head?: never;
         /**
          * Change organisation settings
-         * @description Only the fields sent change. Token and session lifetimes apply to tokens and sessions issued afterwards (every server within seconds); the minimum password length to passwords set afterwards.
+         * @description Only the fields sent change. Token and session lifetimes apply to tokens and sessions issued afterwards (every server within seconds); the password rules to passwords set afterwards; the lockout rules to the next sign-in.
          */
         patch: {
             parameters: {
@@ -7422,10 +7422,18 @@ export interface paths {
                         access_token_ttl?: number;
                         /** @description ID-token lifetime in seconds. */
                         id_token_ttl?: number;
+                        /** @description Failed sign-ins (wrong passwords or second-factor codes) that lock the account until an administrator unlocks it (default 10). */
+                        lockout_threshold?: number;
+                        /** @description Seconds after which failures stop counting: when the latest failure is older than this, the count starts again (default 43200, 12 hours). */
+                        lockout_window?: number;
                         /** @description Shown on the sign-in pages. */
                         organisation_name?: string;
-                        /** @description Minimum length of passwords set from now on. */
+                        /** @description Minimum length of passwords set from now on (default 12). */
                         password_min_length?: number;
+                        /** @description Passwords set from now on may not be one of the ~49,000 most common passwords shipped with Gatehouse, in any case (400 user.password_common). On by default. */
+                        password_reject_common?: boolean;
+                        /** @description Passwords set from now on may not contain the person's username, email or email local part, nor a part of them of 3 or more characters (400 user.password_personal). On by default. */
+                        password_reject_personal?: boolean;
                         /** @description Sign-in session lifetime in seconds. */
                         session_ttl?: number;
                         /** @description People may change their own display name in the user portal. Off by default. */
@@ -12173,10 +12181,18 @@ export interface components {
             access_token_ttl: number;
             /** @description ID-token lifetime in seconds. */
             id_token_ttl: number;
+            /** @description Failed sign-ins (wrong passwords or second-factor codes) that lock the account until an administrator unlocks it (default 10). */
+            lockout_threshold: number;
+            /** @description Seconds after which failures stop counting: when the latest failure is older than this, the count starts again (default 43200, 12 hours). */
+            lockout_window: number;
             /** @description Shown on the sign-in pages. */
             organisation_name: string;
-            /** @description Minimum length of passwords set from now on. */
+            /** @description Minimum length of passwords set from now on (default 12). */
             password_min_length: number;
+            /** @description Passwords set from now on may not be one of the ~49,000 most common passwords shipped with Gatehouse, in any case (400 user.password_common). On by default. */
+            password_reject_common: boolean;
+            /** @description Passwords set from now on may not contain the person's username, email or email local part, nor a part of them of 3 or more characters (400 user.password_personal). On by default. */
+            password_reject_personal: boolean;
             /** @description Sign-in session lifetime in seconds. */
             session_ttl: number;
             /** @description People may change their own display name in the user portal. Off by default. */

@@ -212,9 +212,9 @@ for (const { kind, skip } of DATABASE_KINDS) {
       });
 
       test('a change is returned, kept, audited with the fields it changed, and takes effect', async () => {
-        const response = await api('administrator_with_billing', 'PATCH', '/api/settings', { organisation_name: ' Acme Corp ', password_min_length: 12, session_ttl: DEFAULT_SETTINGS.session_ttl });
+        const response = await api('administrator_with_billing', 'PATCH', '/api/settings', { organisation_name: ' Acme Corp ', password_min_length: 14, session_ttl: DEFAULT_SETTINGS.session_ttl });
         assert.equal(response.status, 200, response.text);
-        assert.deepEqual(response.body, { ...DEFAULT_SETTINGS, organisation_name: 'Acme Corp', password_min_length: 12 });
+        assert.deepEqual(response.body, { ...DEFAULT_SETTINGS, organisation_name: 'Acme Corp', password_min_length: 14 });
         assert.deepEqual((await api('administrator_with_billing', 'GET', '/api/settings')).body, response.body);
 
         const [event] = (await events('?action=settings.update&limit=1')).data;
@@ -222,14 +222,14 @@ for (const { kind, skip } of DATABASE_KINDS) {
         assert.deepEqual(event?.target, { type: 'settings', id: null, name: 'organisation' });
         assert.deepEqual(event?.details, {
           fields: ['organisation_name', 'password_min_length'],
-          changes: { organisation_name: { from: 'Gatehouse', to: 'Acme Corp' }, password_min_length: { from: 8, to: 12 } },
+          changes: { organisation_name: { from: 'Gatehouse', to: 'Acme Corp' }, password_min_length: { from: 12, to: 14 } },
         });
 
         // The password policy applies to the next password set.
         const username = unique('policy');
-        const short = await api('manager', 'POST', '/api/users', { username, email: `${username}@example.com`, password: 'elevenchars' });
-        assertError(short, 400, 'user.password_too_short', /12 characters/);
-        const ok = await api('manager', 'POST', '/api/users', { username, email: `${username}@example.com`, password: 'twelve-chars' });
+        const short = await api('manager', 'POST', '/api/users', { username, email: `${username}@example.com`, password: 'thirteen-char' });
+        assertError(short, 400, 'user.password_too_short', /14 characters/);
+        const ok = await api('manager', 'POST', '/api/users', { username, email: `${username}@example.com`, password: 'fourteen-chars' });
         assert.equal(ok.status, 201, ok.text);
       });
 

@@ -163,7 +163,8 @@ for (const { kind, skip } of DATABASE_KINDS) {
           lastname: spec.lastname,
           displayname: spec.displayname,
           state: spec.staged ? 'STAGED' : 'ACTIVATED',
-          ...(spec.withPassword ? { password: `Secret-${spec.i}-long-enough` } : {}),
+          // Base 36, so that no username's number (Ada.108) is in the password.
+          ...(spec.withPassword ? { password: `Secret-${spec.i.toString(36)}-long-enough` } : {}),
         });
         idOf.set(spec.username, user.id);
         if (spec.suspended) await gatehouse.directory.users.suspend(user.id);
@@ -261,7 +262,7 @@ for (const { kind, skip } of DATABASE_KINDS) {
       await d.groups.removeMember(engineering.id, leaving as string);
       const leaverGroups = (expected.get(leaver) as Synced).groups;
       leaverGroups.splice(leaverGroups.indexOf('Engineering'), 1);
-      const newcomer = await d.users.create({ username: 'newcomer', email: 'newcomer@corp.example.test', firstname: 'New', lastname: 'Comer', password: 'Newcomer-password-1' });
+      const newcomer = await d.users.create({ username: 'newcomer', email: 'newcomer@corp.example.test', firstname: 'New', lastname: 'Comer', password: 'Arrival-passphrase-1' });
       const nightShift = await d.groups.create('Night Shift');
       await d.groups.addMember(nightShift.id, newcomer.id);
       await d.groups.addMember(engineering.id, newcomer.id);

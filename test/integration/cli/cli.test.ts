@@ -152,7 +152,7 @@ test('users: create, list, show, set-password, suspend, activate, unlock, delete
   assert.deepEqual(byId.groups.map((g: { name: string }) => g.name), ['All Users']);
   for (const output of [table, JSON.stringify(list), shown]) assert.doesNotMatch(output, /argon2|password_hash/);
 
-  assert.match(await ok(['users', 'set-password', 'bob', '--password-stdin'], { input: 'bobs new password\n' }), /^Password set for bob\.\n$/);
+  assert.match(await ok(['users', 'set-password', 'bob', '--password-stdin'], { input: 'a freshly minted passphrase\n' }), /^Password set for bob\.\n$/);
   assert.equal((await okJson(['users', 'show', 'bob'])).has_password, true);
 
   assert.equal((await okJson(['users', 'suspend', 'alice'])).state, 'SUSPENDED');
@@ -347,9 +347,9 @@ test('bad input is refused with one line on stderr and changes nothing', async (
     () => refused(['users', 'create', '--username', 'alice2', '--email', 'ALICE@example.com'], 1, /^gatehouse: The email ALICE@example\.com is already another user's email or username\.\n$/),
     () => refused(['users', 'create', '--username', 'alice', '--email', 'other@example.com'], 1, /username alice is already another user's username or email/),
     () => refused(['users', 'create', '--username', 'dave', '--email', 'not-an-email'], 1, /is not a valid email address/),
-    () => refused(['users', 'create', '--username', 'dave', '--email', 'dave@example.com', '--password-stdin'], 1, /at least 8 characters/, { input: 'short\n' }),
+    () => refused(['users', 'create', '--username', 'dave', '--email', 'dave@example.com', '--password-stdin'], 1, /at least 12 characters/, { input: 'short\n' }),
     () => refused(['users', 'create', '--username', 'dave', '--email', 'dave@example.com', '--attribute', '1bad=x'], 1, /not a valid attribute name/),
-    () => refused(['users', 'set-password', 'alice', '--password-stdin'], 1, /at least 8 characters/, { input: '\n' }),
+    () => refused(['users', 'set-password', 'alice', '--password-stdin'], 1, /at least 12 characters/, { input: '\n' }),
     () => refused(['groups', 'create', 'engineering'], 1, /already exists/),
     () => refused(['groups', 'add-member', 'Engineering', 'nobody'], 1, /No user matches "nobody"/),
     () => refused(['groups', 'add-member', 'nogroup', 'alice'], 1, /No group matches "nogroup"/),

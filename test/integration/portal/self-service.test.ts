@@ -285,7 +285,7 @@ for (const { kind, skip } of DATABASE_KINDS) {
       const short = await asToken(session.accessToken, 'POST', '/api/me/password', { current_password: PASSWORD, new_password: 'short' });
       assert.equal(short.status, 400, short.text);
       assert.equal(short.body.code, 'user.password_too_short');
-      assert.match(short.body.message, /at least 8 characters/);
+      assert.match(short.body.message, /at least 12 characters/);
       assert.equal(short.body.details[0].path, 'new_password');
       await gatehouse.directory.settings.update({ password_min_length: 20 });
       try {

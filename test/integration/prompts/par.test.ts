@@ -18,7 +18,7 @@ for (const { kind, skip } of DATABASE_KINDS) {
 
     before(async () => {
       gatehouse = await startGatehouse(kind);
-      await gatehouse.directory.users.create({ username: 'pat', email: 'pat@example.com', password: 'pat-password-1' });
+      await gatehouse.directory.users.create({ username: 'pat', email: 'pat@example.com', password: 'pushed-request-passphrase-1' });
       const { app, clientSecret } = await gatehouse.directory.apps.create({ label: 'PAR app', redirect_uris: [REDIRECT_URI], scopes: ['email'] });
       await gatehouse.directory.apps.bind(app.id, 'All Users');
       config = await discover({ issuer: gatehouse.issuer, clientId: app.client_id, clientSecret, authMethod: 'client_secret_basic', redirectUri: REDIRECT_URI });
@@ -37,7 +37,7 @@ for (const { kind, skip } of DATABASE_KINDS) {
         code_challenge_method: 'S256',
       });
       assert.deepEqual([...url.searchParams.keys()].sort(), ['client_id', 'request_uri']);
-      const outcome = await browse(new Browser(), url, REDIRECT_URI, { username: 'pat', password: 'pat-password-1' });
+      const outcome = await browse(new Browser(), url, REDIRECT_URI, { username: 'pat', password: 'pushed-request-passphrase-1' });
       assert.ok(outcome.callbackUrl, outcome.page?.html ?? "no callback");
       const tokens = await client.authorizationCodeGrant(config, outcome.callbackUrl, { pkceCodeVerifier: codeVerifier, expectedState: state });
       assert.equal(tokens.claims()?.email, 'pat@example.com');

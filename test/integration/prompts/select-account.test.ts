@@ -19,8 +19,8 @@ for (const { kind, skip } of DATABASE_KINDS) {
     before(async () => {
       gatehouse = await startGatehouse(kind);
       const { users, apps } = gatehouse.directory;
-      await users.create({ username: 'ada', email: 'ada@example.com', password: 'ada-password-1' });
-      await users.create({ username: 'bob', email: 'bob@example.com', password: 'bob-password-1' });
+      await users.create({ username: 'ada', email: 'ada@example.com', password: 'first-person-passphrase-1' });
+      await users.create({ username: 'bob', email: 'bob@example.com', password: 'second-person-passphrase-1' });
       const { app, clientSecret } = await apps.create({ label: 'Wiki', redirect_uris: [REDIRECT_URI], scopes: ['profile'] });
       await apps.bind(app.id, 'All Users');
       config = await discover({ issuer: gatehouse.issuer, clientId: app.client_id, clientSecret, authMethod: 'client_secret_basic', redirectUri: REDIRECT_URI });
@@ -36,7 +36,7 @@ for (const { kind, skip } of DATABASE_KINDS) {
     }
 
     test('continuing keeps the signed-in account', async () => {
-      const { browser } = await signIn(config, { redirectUri: REDIRECT_URI, scope: 'openid profile', username: 'ada', password: 'ada-password-1' });
+      const { browser } = await signIn(config, { redirectUri: REDIRECT_URI, scope: 'openid profile', username: 'ada', password: 'first-person-passphrase-1' });
       const { page } = await chooser(browser);
       const [continueForm] = parseForms(page.html);
       assert.ok(continueForm);
@@ -48,7 +48,7 @@ for (const { kind, skip } of DATABASE_KINDS) {
     });
 
     test('signing in with another account switches to it', async () => {
-      const { browser } = await signIn(config, { redirectUri: REDIRECT_URI, scope: 'openid profile', username: 'ada', password: 'ada-password-1' });
+      const { browser } = await signIn(config, { redirectUri: REDIRECT_URI, scope: 'openid profile', username: 'ada', password: 'first-person-passphrase-1' });
       const { start, page } = await chooser(browser);
       // Another account: its name first (identifier step), then its password.
       const identifierForm = parseForms(page.html).find((f) => f.fields.some((field) => field.name === 'username'));
@@ -57,7 +57,7 @@ for (const { kind, skip } of DATABASE_KINDS) {
       assert.equal(passwordStep.response?.status, 200);
       const loginForm = parseForms((await passwordStep.response?.text()) ?? '').find((f) => f.fields.some((field) => field.name === 'password'));
       assert.ok(loginForm, 'the password step');
-      let step = await browser.submit(passwordStep.url, loginForm, { password: 'bob-password-1' }, REDIRECT_URI);
+      let step = await browser.submit(passwordStep.url, loginForm, { password: 'second-person-passphrase-1' }, REDIRECT_URI);
       // Switching accounts ends the old session first: oidc-provider shows a self-submitting form for that.
       if (step.response) {
         const [logoutForm] = parseForms(await step.response.text());
@@ -71,7 +71,7 @@ for (const { kind, skip } of DATABASE_KINDS) {
 
     test('without a session the sign-in form answers it', async () => {
       const start = await startAuthorization(config, REDIRECT_URI, 'openid profile', { prompt: 'select_account' });
-      const outcome = await browse(new Browser(), start.url, REDIRECT_URI, { username: 'ada', password: 'ada-password-1' });
+      const outcome = await browse(new Browser(), start.url, REDIRECT_URI, { username: 'ada', password: 'first-person-passphrase-1' });
       assert.ok(outcome.callbackUrl?.searchParams.get('code'));
     });
   });

@@ -8,8 +8,8 @@ import { ErrorAlert, PageHeader, notifySuccess, showApiErrors } from '../compone
 import { useSession } from '../session.tsx';
 import { ROLE_LABELS, type Settings } from '../types.ts';
 
-type DurationSetting = 'access_token_ttl' | 'id_token_ttl' | 'session_ttl';
-type NumericSetting = DurationSetting | 'password_min_length';
+type DurationSetting = 'access_token_ttl' | 'id_token_ttl' | 'session_ttl' | 'lockout_window';
+type NumericSetting = DurationSetting | 'password_min_length' | 'lockout_threshold';
 
 const UNITS = { minutes: 60, hours: 3600, days: 86_400 } as const;
 type Unit = keyof typeof UNITS;
@@ -27,6 +27,10 @@ interface SettingsForm {
   id_token_ttl: Duration;
   session_ttl: Duration;
   password_min_length: number | string;
+  password_reject_common: boolean;
+  password_reject_personal: boolean;
+  lockout_threshold: number | string;
+  lockout_window: Duration;
   users_may_edit_displayname: boolean;
 }
 
@@ -46,7 +50,7 @@ async function fetchLimits(): Promise<SettingLimits> {
   const document = await request<{ paths?: Record<string, { patch?: { requestBody?: { content?: Record<string, { schema?: { properties?: Record<string, JsonSchemaProperty> } }> } } }> }>('GET', '/openapi.json');
   const properties = document.paths?.['/api/settings']?.patch?.requestBody?.content?.['application/json']?.schema?.properties ?? {};
   const ranges: SettingLimits['ranges'] = {};
-  for (const name of ['access_token_ttl', 'id_token_ttl', 'session_ttl', 'password_min_length'] as const) {
+  for (const name of ['access_token_ttl', 'id_token_ttl', 'session_ttl', 'lockout_window', 'password_min_length', 'lockout_threshold'] as const) {
     const { minimum, maximum } = properties[name] ?? {};
     if (minimum !== undefined && maximum !== undefined) ranges[name] = { minimum, maximum };
   }
@@ -71,7 +75,7 @@ const describeSeconds = (seconds: number) => {
 /** The API counts lifetimes in seconds ("must be <= 86400"): say its limits in the units the fields use. */
 function inFriendlyUnits(error: unknown): unknown {
   if (!(error instanceof ApiError)) return error;
-  const durations: string[] = DURATION_FIELDS.map(({ name }) => name);
+  const durations: string[] = [...DURATION_FIELDS.map(({ name }) => name), LOCKOUT_WINDOW_FIELD.name];
   const details = error.details.map((problem) =>
     durations.includes(problem.path) ? { ...problem, message: problem.message.replace(/\b\d{2,}\b/g, (seconds) => (Number(seconds) >= 60 ? describeSeconds(Number(seconds)) : seconds)) } : problem,
   );
@@ -84,6 +88,10 @@ const toForm = (settings: Settings): SettingsForm => ({
   id_token_ttl: toDuration(settings.id_token_ttl),
   session_ttl: toDuration(settings.session_ttl),
   password_min_length: settings.password_min_length,
+  password_reject_common: settings.password_reject_common,
+  password_reject_personal: settings.password_reject_personal,
+  lockout_threshold: settings.lockout_threshold,
+  lockout_window: toDuration(settings.lockout_window),
   users_may_edit_displayname: settings.users_may_edit_displayname,
 });
 
@@ -135,6 +143,12 @@ function Section({ title, description, children }: { title: string; description:
   );
 }
 
+const LOCKOUT_WINDOW_FIELD = {
+  name: 'lockout_window',
+  label: 'Failures count for',
+  description: 'A failure stops counting this long after it; when the latest one is older, the count starts again. A locked account stays locked until an administrator unlocks it.',
+} as const;
+
 const DURATION_FIELDS: { name: DurationSetting; label: string; description: string }[] = [
   { name: 'access_token_ttl', label: 'Access token lifetime', description: 'How long an access token an app receives is accepted by userinfo and the API.' },
   { name: 'id_token_ttl', label: 'ID token lifetime', description: 'How long an ID token is valid (its exp claim).' },
@@ -168,6 +182,11 @@ function SettingsEditor({ settings, limits }: { settings: Settings; limits: Sett
         if (value === '' || !Number.isInteger(Number(value))) return 'Enter a whole number';
         return inRange('password_min_length', Number(value), (n) => `${n} characters`);
       },
+      lockout_threshold: (value) => {
+        if (value === '' || !Number.isInteger(Number(value))) return 'Enter a whole number';
+        return inRange('lockout_threshold', Number(value), (n) => `${n} failures`);
+      },
+      lockout_window: durationRule('lockout_window'),
     },
   });
 
@@ -175,11 +194,14 @@ function SettingsEditor({ settings, limits }: { settings: Settings; limits: Sett
   const changes = (values: SettingsForm): Partial<Settings> => {
     const changed: Partial<Settings> = {};
     if (values.organisation_name.trim() !== settings.organisation_name) changed.organisation_name = values.organisation_name.trim();
-    for (const { name } of DURATION_FIELDS) {
+    for (const { name } of [...DURATION_FIELDS, LOCKOUT_WINDOW_FIELD]) {
       const seconds = toSeconds(values[name]);
       if (seconds !== settings[name]) changed[name] = seconds;
     }
     if (Number(values.password_min_length) !== settings.password_min_length) changed.password_min_length = Number(values.password_min_length);
+    if (values.password_reject_common !== settings.password_reject_common) changed.password_reject_common = values.password_reject_common;
+    if (values.password_reject_personal !== settings.password_reject_personal) changed.password_reject_personal = values.password_reject_personal;
+    if (Number(values.lockout_threshold) !== settings.lockout_threshold) changed.lockout_threshold = Number(values.lockout_threshold);
     if (values.users_may_edit_displayname !== settings.users_may_edit_displayname) changed.users_may_edit_displayname = values.users_may_edit_displayname;
     return changed;
   };
@@ -195,7 +217,7 @@ function SettingsEditor({ settings, limits }: { settings: Settings; limits: Sett
       form.resetDirty(values);
       notifySuccess('Settings saved.');
     },
-    onError: (error) => showApiErrors(form, inFriendlyUnits(error), Object.fromEntries(DURATION_FIELDS.map(({ name }) => [name, `${name}.amount`]))),
+    onError: (error) => showApiErrors(form, inFriendlyUnits(error), Object.fromEntries([...DURATION_FIELDS, LOCKOUT_WINDOW_FIELD].map(({ name }) => [name, `${name}.amount`]))),
   });
   const pending = changes(form.getValues());
   const unchanged = Object.keys(pending).length === 0;
@@ -228,6 +250,29 @@ function SettingsEditor({ settings, limits }: { settings: Settings; limits: Sett
             maw={240}
             {...form.getInputProps('password_min_length')}
           />
+          <Switch
+            label="Refuse common passwords"
+            description="Passwords on the list of the most common ones (about 49,000, shipped with Gatehouse) are refused, in any case."
+            {...form.getInputProps('password_reject_common', { type: 'checkbox' })}
+          />
+          <Switch
+            label="Refuse passwords containing the username or email"
+            description="Nor any part of them of 3 or more characters, such as ada in ada.lovelace."
+            {...form.getInputProps('password_reject_personal', { type: 'checkbox' })}
+          />
+        </Section>
+        <Section title="Account lockout" description="Failed sign-ins, wrong passwords and wrong second-factor codes alike, lock the account until an administrator unlocks it.">
+          <NumberInput
+            label="Lock after"
+            suffix=" failures"
+            allowDecimal={false}
+            allowNegative={false}
+            {...(limits.ranges.lockout_threshold ? { min: limits.ranges.lockout_threshold.minimum, max: limits.ranges.lockout_threshold.maximum } : {})}
+            clampBehavior="none"
+            maw={240}
+            {...form.getInputProps('lockout_threshold')}
+          />
+          <DurationInput form={form} {...LOCKOUT_WINDOW_FIELD} range={limits.ranges.lockout_window} />
         </Section>
         <Section title="User Portal" description="What people may change about themselves in the user portal. Everything else in their profile stays yours to manage.">
           <Switch

@@ -251,7 +251,25 @@ export const settingsProperties = {
   access_token_ttl: ttl('access_token_ttl', 'Access-token lifetime in seconds.'),
   id_token_ttl: ttl('id_token_ttl', 'ID-token lifetime in seconds.'),
   session_ttl: ttl('session_ttl', 'Sign-in session lifetime in seconds.'),
-  password_min_length: { type: 'integer', ...settingRange('password_min_length'), description: 'Minimum length of passwords set from now on.' },
+  password_min_length: { type: 'integer', ...settingRange('password_min_length'), description: 'Minimum length of passwords set from now on (default 12).' },
+  password_reject_personal: {
+    type: 'boolean',
+    description: "Passwords set from now on may not contain the person's username, email or email local part, nor a part of them of 3 or more characters (400 user.password_personal). On by default.",
+  },
+  password_reject_common: {
+    type: 'boolean',
+    description: 'Passwords set from now on may not be one of the ~49,000 most common passwords shipped with Gatehouse, in any case (400 user.password_common). On by default.',
+  },
+  lockout_threshold: {
+    type: 'integer',
+    ...settingRange('lockout_threshold'),
+    description: 'Failed sign-ins (wrong passwords or second-factor codes) that lock the account until an administrator unlocks it (default 10).',
+  },
+  lockout_window: {
+    type: 'integer',
+    ...settingRange('lockout_window'),
+    description: 'Seconds after which failures stop counting: when the latest failure is older than this, the count starts again (default 43200, 12 hours).',
+  },
   users_may_edit_displayname: { type: 'boolean', description: 'People may change their own display name in the user portal. Off by default.' },
 } as const;
 
@@ -259,7 +277,18 @@ export const settingsSchema = {
   $id: 'Settings',
   type: 'object',
   additionalProperties: false,
-  required: ['organisation_name', 'access_token_ttl', 'id_token_ttl', 'session_ttl', 'password_min_length', 'users_may_edit_displayname'],
+  required: [
+    'organisation_name',
+    'access_token_ttl',
+    'id_token_ttl',
+    'session_ttl',
+    'password_min_length',
+    'password_reject_personal',
+    'password_reject_common',
+    'lockout_threshold',
+    'lockout_window',
+    'users_may_edit_displayname',
+  ],
   properties: settingsProperties,
 } as const;
 

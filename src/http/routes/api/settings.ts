@@ -32,7 +32,7 @@ export function registerSettingsRoutes(app: FastifyInstance, directory: Director
         tags,
         summary: 'Change organisation settings',
         description:
-          'Only the fields sent change. Token and session lifetimes apply to tokens and sessions issued afterwards (every server within seconds); the minimum password length to passwords set afterwards.',
+          'Only the fields sent change. Token and session lifetimes apply to tokens and sessions issued afterwards (every server within seconds); the password rules to passwords set afterwards; the lockout rules to the next sign-in.',
         body: { type: 'object', additionalProperties: false, minProperties: 1, properties: settingsProperties },
         response: { 200: ref('Settings'), ...errorResponses },
       },
