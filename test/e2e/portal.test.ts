@@ -14,6 +14,7 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { type Chromium, launchChromium } from '../helpers/chromium.ts';
 import { PASSWORD, submitSignIn } from '../helpers/console.ts';
 import { DATABASE_KINDS } from '../helpers/databases.ts';
+import { type TestEntra, startEntra } from '../helpers/entra.ts';
 import { type TestGatehouse, startGatehouse } from '../helpers/gatehouse.ts';
 import { freePort } from '../helpers/net.ts';
 import { portalSignIn } from '../helpers/portal.ts';
@@ -121,6 +122,7 @@ for (const { kind, skip } of DATABASE_KINDS) {
     let gatehouse: TestGatehouse;
     let chromium: Chromium;
     let rp: RelyingParty;
+    let entra: TestEntra;
     const contexts: BrowserContext[] = [];
 
     /** A fresh browser profile on the portal, signed in as `username` through Gatehouse's sign-in page. */
@@ -176,11 +178,23 @@ for (const { kind, skip } of DATABASE_KINDS) {
       await directory.apps.deactivate(inactive.app.id);
       await app('Hidden Tool', { login_url: 'https://hidden.example.test/', bind: design.id, show_in_portal: false });
       await app('Backend API', { bind: design.id, description: 'No Login URL' });
+
+      // Rhea signs in at her organisation's Entra ID (a routing policy sends her group there).
+      entra = await startEntra();
+      const tenant = entra.addTenant();
+      const registration = entra.registerApp({ redirectUris: [`${gatehouse.issuer}/oauth/callback`], authMethod: 'client_secret_post' });
+      await directory.identityProviders.create({ name: 'Contoso Entra', type: 'entra', url: entra.tenantUrl(tenant), client_id: registration.clientId, client_secret: registration.clientSecret });
+      await directory.groups.create('Entra users');
+      await directory.routingPolicies.create({ name: 'Staff', identity_provider: 'Contoso Entra', user_groups: ['Entra users'] });
+      const rhea = await create('rhea', null);
+      await directory.groups.addMember('Entra users', rhea.id);
+      entra.addPerson({ tenant, username: 'rhea@example.com', name: 'Rhea Routed', email: 'rhea@example.com', xms_edov: true });
     });
     after(async () => {
       for (const context of contexts) await context.close().catch(() => undefined);
       await chromium?.close();
       await rp?.close();
+      await entra?.close();
       await gatehouse?.close();
     });
 
@@ -395,6 +409,22 @@ for (const { kind, skip } of DATABASE_KINDS) {
       assert.equal(await skip.evaluate((link) => link === (link.ownerDocument as unknown as { activeElement: unknown }).activeElement), true);
       await page.keyboard.press('Enter');
       assert.equal(new URL(page.url()).hash, '#main');
+    });
+
+    test('a person who signs in at an identity provider uses the portal too; their password is managed there, so there is no form', async () => {
+      const context = await chromium.newContext();
+      contexts.push(context);
+      const page = await context.newPage();
+      await page.goto(`${gatehouse.issuer}/security`);
+      await page.waitForURL(/\/interaction\//);
+      await page.getByLabel('Username or email').fill('rhea@example.com');
+      await page.getByRole('button', { name: 'Continue' }).click();
+      await page.waitForURL((url) => url.origin === gatehouse.issuer && url.pathname === '/security');
+      const password = page.getByRole('listitem', { name: 'Password' });
+      await password.getByText('Your password is managed by Contoso Entra').waitFor();
+      assert.equal(await page.getByRole('button', { name: 'Change password' }).count(), 0, 'no form to change it here');
+      assert.equal(await page.getByLabel('Current password').count(), 0);
+      await assertAccessible(page, 'security, password managed by the identity provider');
     });
 
     test('signing out everywhere ends every browser’s session, this one’s too', async () => {
