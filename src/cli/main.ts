@@ -26,6 +26,7 @@ import { initCommand } from './init.ts';
 import { NotInstalledError, requireInstallation } from './installation.ts';
 import { keysGroup } from './keys.ts';
 import { routingPoliciesGroup } from './routing-policies.ts';
+import { policiesGroup } from './policies.ts';
 import { serveCommand } from './serve.ts';
 import { usersGroup } from './users.ts';
 
@@ -43,7 +44,7 @@ export const EXIT_USAGE = 2;
 /** The commands that are one word, not a group and a subcommand. */
 const SINGLE_COMMANDS: readonly CommandSpec[] = [serveCommand, initCommand];
 
-const GROUPS: readonly CommandGroup[] = [usersGroup, groupsGroup, appsGroup, idpsGroup, routingPoliciesGroup, keysGroup, apiKeysGroup, auditGroup];
+const GROUPS: readonly CommandGroup[] = [usersGroup, groupsGroup, appsGroup, idpsGroup, routingPoliciesGroup, policiesGroup, keysGroup, apiKeysGroup, auditGroup];
 
 function rootHelp(): string {
   const lines = [
