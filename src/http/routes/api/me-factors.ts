@@ -95,6 +95,17 @@ const codeBody = {
  * Second factors: a person sets up and removes their authenticator app and recovery codes in the
  * portal; administrators see what each person has and can reset it, never read a secret.
  */
+/**
+ * Removing a person's last factor while an access policy requires MFA of them is refused with the
+ * reason (409 factor.required_by_policy): they would be asked to enrol again at the next sign-in.
+ */
+async function refuseRemovingLastFactor(directory: Directory, userId: string): Promise<void> {
+  const policies = await directory.accessPolicies.requiringMfaOf(userId);
+  if (policies.length === 0) return;
+  const names = policies.map((policy) => `"${policy.name}"`).join(', ');
+  throw new DomainError('factor.required_by_policy', 409, `Your organisation requires two-step verification (access policy ${names}): set up another factor before removing your last one.`);
+}
+
 export function registerFactorRoutes(app: FastifyInstance, directory: Directory, factors: FactorStore, auth: ApiAuthenticator, webauthn: WebAuthn): void {
   const tags = ['Self-service'];
   const security = [{ bearer: [] }];
@@ -177,6 +188,7 @@ export function registerFactorRoutes(app: FastifyInstance, directory: Directory,
         'self.factor.totp_remove',
         async () => {
           if (!(await factors.hasSecondFactor(user.id))) throw new DomainError('factor.not_found', 404, 'No authenticator app is set up.');
+          if (!(await factors.hasPasskey(user.id))) await refuseRemovingLastFactor(directory, user.id);
           const outcome = await directory.users.secondFactorAttempt(user.id, async () => (await factors.verifyTotp(user.id, request.body.code)) || (await factors.redeemRecoveryCode(user.id, request.body.code)) !== undefined);
           if (!outcome.ok) throw new DomainError('factor.code_wrong', 400, 'That code is not right. Enter the code your app shows now, or one of your recovery codes.');
           await factors.removeTotp(user.id);
@@ -386,6 +398,7 @@ function registerPasskeyRoutes(app: FastifyInstance, directory: Directory, facto
         async () => {
           const passkey = (await webauthn.list(user.id)).find((key) => key.id === request.params.id);
           if (!passkey) throw new DomainError('passkey.not_found', 404, 'No such security key or passkey.');
+          if (!(await factors.hasTotp(user.id)) && (await webauthn.list(user.id)).length === 1) await refuseRemovingLastFactor(directory, user.id);
           if (!code && !response) throw new DomainError('factor.proof_required', 400, 'Confirm with a code from your authenticator app, a recovery code, or one of your security keys or passkeys.');
           const outcome = await directory.users.secondFactorAttempt(user.id, async () => {
             if (response) return (await webauthn.authenticate(challengeKeys.reauthentication(user.id), response, { userId: user.id, requireUserVerification: false })).ok;
