@@ -126,7 +126,7 @@ describe('console: Security, Audit Log and Settings', () => {
     assert.doesNotMatch(page.url(), /action=|actor=/);
   });
 
-  it('an Administrator with Billing changes the organisation name and a token lifetime; the sign-in page shows the name', async () => {
+  it('an Administrator with Billing changes the organisation name, a token lifetime, the password rules and the lockout; the sign-in page shows the name', async () => {
     const { page } = await world.signIn('bea', { path: '/settings' });
     const name = page.getByLabel('Organisation name');
     await name.waitFor();
@@ -148,9 +148,29 @@ describe('console: Security, Audit Log and Settings', () => {
     const displayNames = page.getByRole('switch', { name: 'People may edit their display name' });
     assert.equal(await displayNames.isChecked(), false, 'off by default');
     await displayNames.check();
+    // The password rules and the lockout (issue 12 §4), with their defaults.
+    assert.equal(await page.getByLabel('Minimum password length').inputValue(), '12 characters');
+    const common = page.getByRole('switch', { name: 'Refuse common passwords' });
+    assert.equal(await common.isChecked(), true, 'on by default');
+    assert.equal(await page.getByRole('switch', { name: 'Refuse passwords containing the username or email' }).isChecked(), true);
+    await common.uncheck();
+    const lockAfter = page.getByLabel('Lock after');
+    assert.equal(await lockAfter.inputValue(), '10 failures');
+    await lockAfter.fill('2');
+    assert.equal(await lockAfter.getAttribute('aria-invalid'), 'true', 'fewer than 3 is out of range');
+    await lockAfter.fill('5');
+    const lockoutWindow = page.getByLabel('Failures count for', { exact: true });
+    assert.equal(await lockoutWindow.inputValue(), '12');
+    assert.equal(await page.getByLabel('Failures count for unit').inputValue(), 'hours');
+    await lockoutWindow.fill('30');
+    await page.getByLabel('Failures count for unit').selectOption('minutes');
     await page.getByRole('button', { name: 'Save settings' }).click();
     await page.getByText('Settings saved.').waitFor();
     const saved = await world.gatehouse.directory.settings.get();
+    assert.equal(saved.password_reject_common, false);
+    assert.equal(saved.password_reject_personal, true);
+    assert.equal(saved.lockout_threshold, 5);
+    assert.equal(saved.lockout_window, 1800);
     assert.equal(saved.organisation_name, 'Acme Corporation');
     assert.equal(saved.access_token_ttl, 1800);
     assert.equal(saved.id_token_ttl, 3600, 'fields left alone are not sent');
