@@ -14,6 +14,7 @@ import { AppPage, AppsPage, NewAppPage } from './pages/apps.tsx';
 import { AuditPage } from './pages/audit.tsx';
 import { GroupPage, GroupsPage } from './pages/groups.tsx';
 import { IdentityProviderPage, IdentityProvidersPage, NewIdentityProviderPage } from './pages/identity-providers.tsx';
+import { AccessPoliciesPage } from './pages/policies.tsx';
 import { RoutingPoliciesPage } from './pages/routing-policies.tsx';
 import { SecurityPage } from './pages/security.tsx';
 import { SettingsPage } from './pages/settings.tsx';
@@ -58,6 +59,7 @@ const router = createBrowserRouter(
         { path: 'identity-providers/new', element: <NewIdentityProviderPage /> },
         { path: 'identity-providers/:id', element: <IdentityProviderPage /> },
         { path: 'routing-policies', element: <RoutingPoliciesPage /> },
+        { path: 'policies', element: <AccessPoliciesPage /> },
         { path: 'security', element: <SecurityPage /> },
         { path: 'audit', element: <AuditPage /> },
         { path: 'settings', element: <SettingsPage /> },

@@ -1,6 +1,6 @@
 import { AppShell, Badge, Burger, Group, Menu, NavLink, ScrollArea, Text, UnstyledButton } from '@mantine/core';
 import { useDisclosure } from '@mantine/hooks';
-import { IconApps, IconChevronDown, IconFileSearch, IconFingerprint, IconLogout, IconRoute, IconSettings, IconShieldLock, IconUser, IconUsersGroup } from '@tabler/icons-react';
+import { IconApps, IconChevronDown, IconFileSearch, IconFingerprint, IconLockAccess, IconLogout, IconRoute, IconSettings, IconShieldLock, IconUser, IconUsersGroup } from '@tabler/icons-react';
 import { NavLink as RouterLink, Outlet, useLocation } from 'react-router';
 import { signOut } from './auth.ts';
 import { useSession } from './session.tsx';
@@ -12,6 +12,7 @@ const NAV = [
   { to: '/apps', label: 'SSO Applications', icon: IconApps },
   { to: '/identity-providers', label: 'Identity Providers', icon: IconFingerprint, permission: 'settings' as const },
   { to: '/routing-policies', label: 'Routing Policies', icon: IconRoute, permission: 'settings' as const },
+  { to: '/policies', label: 'Access Policies', icon: IconLockAccess, permission: 'settings' as const },
   { to: '/security', label: 'Security', icon: IconShieldLock },
   { to: '/audit', label: 'Audit Log', icon: IconFileSearch },
   { to: '/settings', label: 'Settings', icon: IconSettings, permission: 'settings' as const },
