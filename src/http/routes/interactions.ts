@@ -79,7 +79,8 @@ export function registerInteractionRoutes(app: FastifyInstance, deps: Interactio
   // Failed sign-ins per 5 minutes: 20 per (address, typed username), so that one person or attacker
   // failing on one account doesn't shut out the others behind the same NAT address, and 100 per
   // address, a ceiling on guessing one password across many accounts. Only failures count, so an
-  // office can sign in at nine o'clock; lockout after 10 failures guards each account across nodes.
+  // office can sign in at nine o'clock; the account lockout (the lockout_threshold setting, default
+  // 10 failures) guards each account across nodes.
   const signInLimits = {
     perAccount: createWindowLimiter({ limit: 20, windowMs: 5 * 60_000 }),
     perAddress: createWindowLimiter({ limit: 100, windowMs: 5 * 60_000 }),

@@ -202,7 +202,8 @@ for (const { kind, skip } of DATABASE_KINDS) {
             const label = `${method.toUpperCase()} ${path}`;
             assert.ok(response.status >= 400 && response.status < 500, `${label} with a read-only key: ${response.status} ${response.text}`);
             if (response.status === 403) {
-              assertError(response, 403, 'auth.forbidden');
+              // The self-service routes answer a person's own sign-in only: no API key gets past them.
+              assertError(response, 403, path.startsWith('/api/me/') ? 'auth.self_service_needs_sign_in' : 'auth.forbidden');
               refused.push(label);
             } else {
               // Our sample body did not pass validation (which runs before authorisation): still no write.

@@ -40,7 +40,7 @@ export function ConfirmProvider({ children }: { children: ReactNode }) {
   return (
     <ConfirmContext.Provider value={confirm}>
       {children}
-      <Modal opened={Boolean(options)} onClose={() => answer(false)} title={options?.title} centered closeButtonProps={{ 'aria-label': 'Cancel' }}>
+      <Modal opened={Boolean(options)} onClose={() => answer(false)} title={options?.title} centered closeButtonProps={{ 'aria-label': 'Close' }}>
         <Text size="sm">{options?.message}</Text>
         <Group justify="flex-end" mt="lg">
           <Button variant="default" onClick={() => answer(false)}>
