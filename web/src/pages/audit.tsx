@@ -18,13 +18,16 @@ const ACTION_PATTERN = /^[a-z0-9_]+(\.[a-z0-9_]+)*(\.\*)?$/;
 /** What Gatehouse records, for suggestions; any other action can still be typed. */
 const KNOWN_ACTIONS = [
   'user.*', 'user.create', 'user.update', 'user.delete', 'user.suspend', 'user.activate', 'user.unlock', 'user.set_password', 'user.set_role', 'user.sign_in',
+  'user.access_policy', 'user.factors_reset',
   'group.*', 'group.create', 'group.update', 'group.delete', 'group.add_member', 'group.remove_member',
   'app.*', 'app.create', 'app.update', 'app.delete', 'app.bind', 'app.unbind', 'app.regenerate_secret', 'app.set_icon', 'app.remove_icon',
   'api_key.*', 'api_key.create', 'api_key.revoke',
   'identity_provider.*', 'identity_provider.create', 'identity_provider.update', 'identity_provider.delete',
   'routing_policy.*', 'routing_policy.create', 'routing_policy.update', 'routing_policy.delete',
   'federation.*', 'federation.sign_in', 'federation.link', 'federation.unlink', 'federation.user_created',
-  'self.*', 'self.profile_update', 'self.password_change', 'self.session.end', 'self.session.end_all', 'self.app_grant.revoke',
+  'self.*', 'self.profile_update', 'self.password_change', 'self.session.end', 'self.session.end_all', 'self.session.end_others', 'self.app_grant.revoke',
+  'self.factor.*', 'self.factor.totp_enrol', 'self.factor.totp_remove', 'self.factor.passkey_register', 'self.factor.passkey_rename', 'self.factor.passkey_remove', 'self.recovery_codes.regenerate',
+  'access_policy.*', 'access_policy.create', 'access_policy.update', 'access_policy.delete', 'access_policy.reorder',
   'keys.rotate', 'settings.update', 'token.issue',
 ];
 
