@@ -6,7 +6,7 @@ import { client, unwrap } from '../../api.ts';
 import { FormButtons, notifySuccess } from '../../components/ui.tsx';
 import { useSession } from '../../session.tsx';
 import type { Role } from '../../types.ts';
-import { MIN_PASSWORD_LENGTH, NO_ROLE, STATE_DESCRIPTIONS, profileValidation, roleOptions, showUserErrors, userKeys, validatePassword } from './shared.tsx';
+import { NO_ROLE, STATE_DESCRIPTIONS, profileValidation, roleOptions, showUserErrors, userKeys, usePasswordRulesText, validatePassword } from './shared.tsx';
 
 interface NewUser {
   username: string;
@@ -28,6 +28,7 @@ export function CreateUserModal({ opened, onClose }: { opened: boolean; onClose:
   const mayGrantRoles = can('security');
   const narrow = useMediaQuery('(max-width: 36em)') ?? false;
   const queryClient = useQueryClient();
+  const passwordRules = usePasswordRulesText();
   const form = useForm<NewUser>({
     initialValues: EMPTY,
     validateInputOnChange: true,
@@ -89,7 +90,7 @@ export function CreateUserModal({ opened, onClose }: { opened: boolean; onClose:
             {...form.getInputProps('withPassword', { type: 'checkbox' })}
           />
           {form.values.withPassword ? (
-            <PasswordInput label="Password" required description={`At least ${MIN_PASSWORD_LENGTH} characters (or your organisation's minimum).`} autoComplete="new-password" {...form.getInputProps('password')} />
+            <PasswordInput label="Password" required description={passwordRules} autoComplete="new-password" {...form.getInputProps('password')} />
           ) : null}
           {mayGrantRoles ? (
             <Select

@@ -5,11 +5,12 @@ import { client, unwrap } from '../../api.ts';
 import { nameOf } from '../../components/directory.tsx';
 import { FormButtons, notifySuccess } from '../../components/ui.tsx';
 import type { User } from '../../types.ts';
-import { MIN_PASSWORD_LENGTH, showUserErrors, userKeys, validatePassword } from './shared.tsx';
+import { showUserErrors, userKeys, usePasswordRulesText, validatePassword } from './shared.tsx';
 
 /** Reset password: the administrator chooses the new password and passes it on themselves. */
 export function ResetPasswordModal({ user, opened, onClose }: { user: User; opened: boolean; onClose: () => void }) {
   const queryClient = useQueryClient();
+  const passwordRules = usePasswordRulesText();
   const form = useForm({
     initialValues: { password: '', repeat: '' },
     validateInputOnChange: true,
@@ -44,7 +45,7 @@ export function ResetPasswordModal({ user, opened, onClose }: { user: User; open
           <PasswordInput
             label="New password"
             required
-            description={`At least ${MIN_PASSWORD_LENGTH} characters (or your organisation's minimum).`}
+            description={passwordRules}
             autoComplete="new-password"
             data-autofocus
             {...form.getInputProps('password')}

@@ -1,7 +1,8 @@
 import { Badge, type BadgeProps } from '@mantine/core';
 import type { UseFormReturnType } from '@mantine/form';
 import { IconLock } from '@tabler/icons-react';
-import { ApiError } from '../../api.ts';
+import { useQuery } from '@tanstack/react-query';
+import { ApiError, client, unwrap } from '../../api.ts';
 import { showApiErrors } from '../../components/ui.tsx';
 import { ROLES, ROLE_LABELS, type Role, type UserState, roleCovers } from '../../types.ts';
 
@@ -67,6 +68,17 @@ export function validateEmail(value: string): string | null {
 }
 
 export const validateName = (value: string): string | null => (value.length > 256 ? 'At most 256 characters.' : null);
+
+/** What a new password must be, as the organisation's settings say (the Settings page's query, shared). */
+export function usePasswordRulesText(): string {
+  // Only administrators with billing may read the settings: others are told the floor and that their organisation may ask for more.
+  const settings = useQuery({ queryKey: ['settings'], queryFn: () => unwrap(client.GET('/api/settings')), staleTime: 60_000, retry: false });
+  if (!settings.data) return `At least ${MIN_PASSWORD_LENGTH} characters (or your organisation's minimum).`;
+  const rules = [`At least ${settings.data.password_min_length} characters`];
+  if (settings.data.password_reject_personal) rules.push('not containing the username or email');
+  if (settings.data.password_reject_common) rules.push('not a common password');
+  return `${rules.join(', ')}.`;
+}
 
 export function validatePassword(value: string): string | null {
   if (value.length < MIN_PASSWORD_LENGTH) return `Passwords need at least ${MIN_PASSWORD_LENGTH} characters.`;
