@@ -20,6 +20,7 @@ import { registerFederationRoutes } from './routes/federation.ts';
 import { registerInteractionRoutes } from './routes/interactions.ts';
 import { registerWebAuthnRoutes } from './routes/webauthn.ts';
 import { registerScim } from './routes/scim.ts';
+import { type PreparedDocuments, prepareDocuments } from './prepared-documents.ts';
 
 export interface AppOptions {
   /** How often to look for rotated signing keys and changed settings (ms). */
@@ -30,6 +31,8 @@ export interface AppOptions {
   consoleDist?: string;
   /** The time access policies count enrolment grace periods with (tests move it instead of waiting). */
   clock?: () => number;
+  /** false: discovery and the JWKS answered by oidc-provider on each request (tests compare the two). */
+  preparedDocuments?: boolean;
 }
 
 const PROVIDER_PATH = /^\/(?:oauth2\/|userinfo(?:$|[/?])|\.well-known\/(?:openid-configuration|jwks\.json)(?:$|\?))/;
@@ -78,6 +81,7 @@ export async function buildApp(runtime: Runtime, options: AppOptions = {}): Prom
   // issuer's domain to https, a decision for whoever runs the domain (their proxy can add it), not
   // for the identity provider on one of its hosts.
   const hsts = issuerUrl.protocol === 'https:' ? 'max-age=31536000' : undefined;
+  const BASELINE_HEADERS = new Set(['x-content-type-options', 'strict-transport-security']);
   function setBaselineHeaders(request: IncomingMessage, response: ServerResponse): void {
     response.setHeader('X-Content-Type-Options', 'nosniff');
     if (hsts) response.setHeader('Strict-Transport-Security', hsts);
@@ -87,12 +91,15 @@ export async function buildApp(runtime: Runtime, options: AppOptions = {}): Prom
 
   // Protocol requests go straight from the HTTP server to oidc-provider, unparsed: Fastify's routing
   // and request objects would only be overhead on the hottest paths. Everything else is Fastify's.
+  const servePrepared = options.preparedDocuments !== false;
   let handleProtocol: (request: IncomingMessage, response: ServerResponse) => void = () => {};
   const app = Fastify({
     serverFactory: (fastifyHandler) =>
       createServer((request, response) => {
         normaliseRequest(request);
         setBaselineHeaders(request, response);
+        // Discovery and the JWKS from the bytes prepared at the last build: no framework, no engine.
+        if (servePrepared && current.documents.serve(request, response)) return;
         if (PROVIDER_PATH.test(request.url ?? '')) handleProtocol(request, response);
         else fastifyHandler(request, response);
       }),
@@ -153,8 +160,8 @@ export async function buildApp(runtime: Runtime, options: AppOptions = {}): Prom
     ...(options.clock ? { clock: options.clock } : {}),
     onDecision: auditPolicyDecision,
   });
-  async function build(): Promise<{ provider: Provider; access: AccessResolver; handle: ReturnType<Provider['callback']>; fingerprint: string }> {
-    const [keyFingerprint, settingsVersion, settings] = await Promise.all([keys.fingerprint(), directory.settings.version(), directory.settings.get()]);
+  async function build(): Promise<{ provider: Provider; access: AccessResolver; handle: ReturnType<Provider['callback']>; fingerprint: string; documents: PreparedDocuments }> {
+    const [keyFingerprint, settingsVersion, settings, keyList] = await Promise.all([keys.fingerprint(), directory.settings.version(), directory.settings.get(), keys.list()]);
     const fingerprint = `${keyFingerprint}|${settingsVersion}`;
     const { provider, access } = createProvider({
       lifetimes: { accessToken: settings.access_token_ttl, idToken: settings.id_token_ttl, session: settings.session_ttl },
@@ -179,7 +186,17 @@ export async function buildApp(runtime: Runtime, options: AppOptions = {}): Prom
       },
     });
     provider.on('authorization.success', recordSessionUse);
-    return { provider, access, handle: provider.callback(), fingerprint };
+    const handle = provider.callback();
+    // Discovery and the JWKS only change with this build: their bytes, as the provider answers them, once.
+    const documents = await prepareDocuments({
+      handle: (request, response) => {
+        normaliseRequest(request);
+        handle(request, response);
+      },
+      baselineHeaders: BASELINE_HEADERS,
+      newestKeyCreatedAt: Math.max(0, ...keyList.map((key) => Date.parse(key.created))),
+    });
+    return { provider, access, handle, fingerprint, documents };
   }
 
   let current = await build();
