@@ -102,6 +102,9 @@ describe('Admin console screens (screenshots)', () => {
     });
     await directory.routingPolicies.create({ name: 'Support at Entra', identity_provider: 'Entra OIDC', user_groups: ['Support'], priority: 1 });
     await directory.routingPolicies.create({ name: 'Contractors at their SSO', identity_provider: 'Contractor SSO', user_groups: ['Contractors'], priority: 2 });
+    // Access policies (issue 12 §3): MFA for Finance in Helios outside the office, no portal after Entra.
+    await directory.accessPolicies.create({ name: 'Finance MFA off the office network', resource: 'apps', apps: ['SingleStore Helios'], users: 'groups', user_groups: ['Finance'], addresses_not_in: ['203.0.113.0/24', '2001:db8::/32'], action: 'require_mfa', grace_days: 14 });
+    await directory.accessPolicies.create({ name: 'No portal after Entra', resource: 'portal', sign_in: 'federated', action: 'deny' });
     const tim = await directory.users.get('tim');
     await directory.identityLinks.create({ user_id: tim.id, identity_provider_id: entra.id, issuer: tenant, subject: '9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d', email: 'tim@example.com' });
     ids.provider = entra.id;
@@ -168,6 +171,11 @@ describe('Admin console screens (screenshots)', () => {
     await shoot(page, 'identity-provider', page.getByLabel('Callback URL'));
     await go('/routing-policies');
     await shoot(page, 'routing-policies', page.getByText('Contractors at their SSO'));
+    await go('/policies');
+    await shoot(page, 'access-policies', page.getByText('No portal after Entra'));
+    await page.getByRole('button', { name: 'Edit Finance MFA off the office network' }).click();
+    await shoot(page, 'access-policy-editor', page.getByRole('dialog', { name: 'Edit access policy' }).getByLabel('Enrolment grace period (days)'));
+    await page.keyboard.press('Escape');
     await go(`/users/${ids.federatedUser}?tab=identities`);
     await shoot(page, 'user-federated', page.getByRole('table', { name: 'Linked identities' }).getByText('tim@example.com'));
 
