@@ -214,7 +214,11 @@ export async function browserSignIn(target: Target, session: HttpSession, extra:
     const { status, body: html } = step.response;
     if (status !== 200) throw new Error(`sign-in: ${status} at ${new URL(step.url).pathname}: ${snippet(html)}`);
     const all = parseForms(html);
-    const form = all.find((f) => f.fields.some((field) => field.name === 'password')) ?? (all.length === 1 ? all[0] : undefined);
+    // The password form, else the identifier step (the one asking for the username: a passkey form sits beside it).
+    const form =
+      all.find((f) => f.fields.some((field) => field.name === 'password')) ??
+      all.find((f) => f.fields.some((field) => field.name === 'username' || field.name === 'login')) ??
+      (all.length === 1 ? all[0] : undefined);
     if (!form) throw new Error(`sign-in: no form to submit at ${new URL(step.url).pathname}: ${snippet(html)}`);
     const body = new URLSearchParams();
     for (const field of form.fields) {

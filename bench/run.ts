@@ -40,6 +40,7 @@ import {
   summarize,
 } from './lib.ts';
 import { startReference } from './reference.ts';
+import { startStaticReference } from './static-reference.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Options
@@ -60,7 +61,7 @@ type OptionName = keyof typeof OPTION_SPECS;
 
 const ROW_KEYS = ['discovery', 'jwks', 'token-code', 'token-refresh', 'userinfo', 'introspection', 'signin'] as const;
 type RowKey = (typeof ROW_KEYS)[number];
-const SECTIONS = [...ROW_KEYS, 'interference', 'argon2', 'reference', 'postgres'] as const;
+const SECTIONS = [...ROW_KEYS, 'interference', 'argon2', 'reference', 'bare-http', 'postgres'] as const;
 
 interface Options {
   durationMs: number;
@@ -125,6 +126,8 @@ interface RowDef {
   compared: boolean;
   /** The issue's goal for this row: SQLite/reference req/s ≥ 0.70. */
   ratioGoal?: boolean;
+  /** Also measured on a bare node:http server answering the same bytes; goal SQLite/bare ≥ 0.90. */
+  againstBareHttp?: boolean;
   run(target: Target, minter: Minter, options: Options): Promise<Sample>;
 }
 
@@ -152,6 +155,7 @@ const ROWS: RowDef[] = [
     key: 'discovery',
     label: 'discovery',
     compared: false,
+    againstBareHttp: true,
     run: (target, _minter, o) =>
       runTimed({ url: target.endpoints.discovery, method: 'GET', check: expect200('"issuer"'), connections: o.connections, durationMs: o.durationMs, cpu: target.cpuMs }),
   },
@@ -159,6 +163,7 @@ const ROWS: RowDef[] = [
     key: 'jwks',
     label: 'JWKS',
     compared: false,
+    againstBareHttp: true,
     run: (target, _minter, o) =>
       runTimed({ url: target.endpoints.jwks, method: 'GET', check: expect200('"keys"'), connections: o.connections, durationMs: o.durationMs, cpu: target.cpuMs }),
   },
@@ -260,6 +265,8 @@ function describe(result: RowResult, cpuLabel = 'server CPU'): string {
 interface Column {
   name: string;
   reference: boolean;
+  /** The bare node:http server: only the discovery and JWKS rows. */
+  bareHttp?: boolean;
   server: ChildServer;
   target: Target;
   minter: Minter;
@@ -277,6 +284,21 @@ async function openColumn(name: string, reference: boolean, start: Promise<Child
     await server.close();
     throw error;
   }
+}
+
+/** The bare node:http server, serving the bytes it copied from `gatehouse`: driven at its own two paths. */
+async function openBareHttpColumn(gatehouse: Column, execArgv: string[]): Promise<Column> {
+  const server = await startStaticReference(gatehouse.target.issuer, execArgv);
+  const at = (url: string) => new URL(new URL(url).pathname, server.info.issuer).href;
+  const target: Target = {
+    ...gatehouse.target,
+    ...server.info,
+    cpuMs: () => server.cpuMs(),
+    origin: new URL(server.info.issuer).origin,
+    endpoints: { ...gatehouse.target.endpoints, discovery: at(gatehouse.target.endpoints.discovery), jwks: at(gatehouse.target.endpoints.jwks) },
+  };
+  // Never opened: the two rows it takes part in mint nothing.
+  return { name: 'bare node:http', reference: false, bareHttp: true, server, target, minter: new Minter(target), results: new Map() };
 }
 
 async function closeColumn(column: Column): Promise<void> {
@@ -374,7 +396,7 @@ const ratio = (ours: RowResult | undefined, theirs: RowResult | undefined, pick:
  */
 function mainTable(columns: Column[]): string {
   const reference = columns.find((c) => c.reference);
-  const ours = columns.filter((c) => !c.reference);
+  const ours = columns.filter((c) => !c.reference && !c.bareHttp);
   const header = ['row'];
   for (const column of columns) header.push(`${column.name} req/s`, 'p50 ms', 'p99 ms', 'CPU ms/req');
   if (reference) for (const column of ours) header.push(`${column.name}/ref req/s`, `${column.name}/ref CPU`);
@@ -439,6 +461,11 @@ async function main(): Promise<number> {
       progress(', the reference (bare oidc-provider)');
       columns.push(await openColumn('reference', true, startReference(profileArgs('reference'))));
     }
+    const gatehouse = columns[0];
+    if (gatehouse && options.sections.has('bare-http') && rows.some((row) => row.againstBareHttp)) {
+      progress(', a bare node:http server with the same discovery and JWKS bytes');
+      columns.push(await openBareHttpColumn(gatehouse, profileArgs('bare-http')));
+    }
     busy = await machineBusy(1000);
     progress(`\nmachine busy before the load (other processes): ${busy === undefined ? 'unknown' : `${formatNumber(100 * busy)}%`}\n`);
 
@@ -447,7 +474,7 @@ async function main(): Promise<number> {
     // A compared row alternates between the servers in rounds (A B, B A, A B, …), each a share of
     // the duration, and adds the rounds up: a change in background load then hits both alike.
     for (const row of rows) {
-      const participants = columns.filter((column) => !column.reference || row.compared);
+      const participants = columns.filter((column) => (column.bareHttp ? row.againstBareHttp : !column.reference || row.compared));
       const rounds = participants.length > 1 ? options.rounds : 1;
       const samples = new Map<Column, Sample>();
       for (let round = 0; round < rounds; round++) {
@@ -548,6 +575,20 @@ async function main(): Promise<number> {
         const value = ours.rps / theirs.rps;
         const cpuRatio = ours.cpuPerRequest && theirs.cpuPerRequest ? `; by CPU per request ${(theirs.cpuPerRequest / ours.cpuPerRequest).toFixed(2)}` : '';
         goals.push(`- ${value >= 0.7 ? 'PASS' : 'FAIL'} ${row.label}: SQLite/reference ${value.toFixed(2)} req/s (goal ≥ 0.70)${cpuRatio}${disturbed(ours, theirs)}`);
+      }
+    }
+  }
+  const bareResults = columns.find((c) => c.bareHttp)?.results;
+  if (sqliteResults && bareResults) {
+    for (const row of rows.filter((r) => r.againstBareHttp)) {
+      const ours = sqliteResults.get(row.key);
+      const theirs = bareResults.get(row.key);
+      if (!ours || !theirs) continue;
+      if (ours.failed || theirs.failed) goals.push(`- FAIL ${row.label}: SQLite/bare node:http — errors, no ratio`);
+      else {
+        const value = ours.rps / theirs.rps;
+        const cpuRatio = ours.cpuPerRequest && theirs.cpuPerRequest ? `; by CPU per request ${(theirs.cpuPerRequest / ours.cpuPerRequest).toFixed(2)}` : '';
+        goals.push(`- ${value >= 0.9 ? 'PASS' : 'FAIL'} ${row.label}: SQLite/bare node:http ${value.toFixed(2)} req/s (goal ≥ 0.90)${cpuRatio}${disturbed(ours, theirs)}`);
       }
     }
   }
