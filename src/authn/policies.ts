@@ -634,8 +634,10 @@ export function createPolicyGate(deps: {
       const grace = await deps.policies.enrolmentDeadline(input.accountId, policy, clock());
       const deadline = grace.deadline.toISOString();
       if (grace.inGrace && input.postponed.includes(policy.id) && !input.mfaRequested) return undefined;
-      report(grace.inGrace ? 'enrolment_offered' : 'enrolment_required', deadline);
-      return { kind: 'enrol', policy: named, deadline, inGrace: grace.inGrace };
+      // An app asking for MFA (acr_values) wants it now: nothing to postpone, whatever the grace.
+      const postponable = grace.inGrace && !input.mfaRequested;
+      report(postponable ? 'enrolment_offered' : 'enrolment_required', deadline);
+      return { kind: 'enrol', policy: named, deadline, inGrace: postponable };
     },
   };
 }

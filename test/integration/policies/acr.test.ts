@@ -96,6 +96,21 @@ for (const { kind, skip } of DATABASE_KINDS) {
       assert.doesNotMatch(outcome.page.html, /Remind me later/);
     });
 
+    test('acr_values=mfa under a require_mfa policy with a grace period: no "Remind me later" for that app', async () => {
+      await gatehouse.directory.users.create({ username: 'cy', email: 'cy@example.com', password: PASSWORD, state: 'ACTIVATED' });
+      const policy = await gatehouse.directory.accessPolicies.create({ name: 'Everyone MFA', resource: 'all_apps', action: 'require_mfa', grace_days: 30 });
+      try {
+        const plain = await browse(new Browser(), (await startAuthorization(rp, REDIRECT, 'openid')).url, REDIRECT, { username: 'cy', password: PASSWORD });
+        assert.match(plain.page?.html ?? '', /Remind me later/, 'the policy alone may be postponed');
+        const start = await startAuthorization(rp, REDIRECT, 'openid', { acr_values: ACR_MFA });
+        const asked = await browse(new Browser(), start.url, REDIRECT, { username: 'cy', password: PASSWORD });
+        assert.match(asked.page?.html ?? '', /Set up two-step verification/);
+        assert.doesNotMatch(asked.page?.html ?? '', /Remind me later/, 'the app asking for MFA may not be put off');
+      } finally {
+        await gatehouse.directory.accessPolicies.remove(policy.id);
+      }
+    });
+
     test('max_age=0 is no silent pass: the person signs in again', async () => {
       const browser = new Browser();
       const first = await startAuthorization(rp, REDIRECT, 'openid');
