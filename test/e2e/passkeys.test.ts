@@ -10,56 +10,17 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { BrowserContext, CDPSession, Page } from 'playwright-core';
-import { startServer } from '../../src/http/server.ts';
-import { openRuntime } from '../../src/runtime.ts';
+import type { Page } from 'playwright-core';
 import { call } from '../helpers/api.ts';
 import { type Chromium, launchChromium } from '../helpers/chromium.ts';
-import { DATABASE_KINDS, freshConfig } from '../helpers/databases.ts';
+import { DATABASE_KINDS } from '../helpers/databases.ts';
 import type { TestGatehouse } from '../helpers/gatehouse.ts';
-import { freePort } from '../helpers/net.ts';
 import { portalSignIn } from '../helpers/portal.ts';
 import { client, discover, startAuthorization } from '../helpers/rp.ts';
+import { type Authenticator, startLocalhostGatehouse, withAuthenticator } from '../helpers/webauthn.ts';
 
 const PASSWORD = 'correct-horse-battery-staple-9';
 const REDIRECT = 'https://passkey-app.example.test/callback';
-
-/** Gatehouse on a loopback port, named localhost. */
-async function startLocalhostGatehouse(kind: (typeof DATABASE_KINDS)[number]['kind']): Promise<TestGatehouse> {
-  const port = await freePort();
-  const issuer = `http://localhost:${port}`;
-  const { config, cleanup } = await freshConfig(kind, { issuer, port, host: '127.0.0.1' });
-  const runtime = await openRuntime(config);
-  const server = await startServer(runtime, { logLevel: 'warn' });
-  const close = async () => {
-    await server.close();
-    await runtime.close();
-    await cleanup();
-  };
-  return { issuer, runtime, directory: runtime.directory, stop: close, restart: () => Promise.reject(new Error('not here')), close };
-}
-
-interface Authenticator {
-  context: BrowserContext;
-  page: Page;
-  cdp: CDPSession;
-  authenticatorId: string;
-}
-
-/** A browser profile with one virtual authenticator: a platform passkey provider or a USB security key. */
-async function withAuthenticator(chromium: Chromium, kind: 'platform' | 'security-key'): Promise<Authenticator> {
-  const context = await chromium.newContext();
-  const page = await context.newPage();
-  const cdp = await context.newCDPSession(page);
-  await cdp.send('WebAuthn.enable');
-  const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
-    options:
-      kind === 'platform'
-        ? { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true }
-        : { protocol: 'ctap2', transport: 'usb', hasResidentKey: false, hasUserVerification: false, automaticPresenceSimulation: true },
-  });
-  return { context, page, cdp, authenticatorId };
-}
 
 for (const { kind, skip } of DATABASE_KINDS) {
   describe(`passkeys and security keys in Chromium (${kind})`, { skip }, () => {

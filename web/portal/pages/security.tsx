@@ -1,53 +1,31 @@
-import { Alert, Badge, Button, Card, Group, PasswordInput, Stack, Text, Title } from '@mantine/core';
+import { Alert, Badge, Button, Checkbox, Group, PasswordInput, Stack, Title } from '@mantine/core';
 import { useForm } from '@mantine/form';
 import { IconInfoCircle, IconKey } from '@tabler/icons-react';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
-import { type ComponentType, type ReactNode, useState } from 'react';
+import { type ComponentType, useState } from 'react';
 import { ApiError } from '../../src/api.ts';
 import { ErrorAlert, formatTime, notifySuccess } from '../../src/components/ui.tsx';
 import { type Profile, portalApi } from '../api.ts';
 import { PageTitle } from '../components.tsx';
+import { AuthenticatorAppMethod } from '../security/authenticator-app.tsx';
+import { PasskeysMethod } from '../security/passkeys.tsx';
+import { RecoveryCodesMethod } from '../security/recovery-codes.tsx';
+import { SignInMethod } from '../security/sign-in-method.tsx';
 import { useProfile } from '../session.tsx';
 
-/**
- * One way of signing in, as a row of the "Sign-in methods" list: what it is, whether it is set up,
- * and what the person can do with it (its `children`, e.g. a form that opens under the row).
- */
-export function SignInMethod({ icon: Icon, title, status, description, action, children }: { icon: ComponentType<{ size?: number }>; title: string; status: ReactNode; description: ReactNode; action?: ReactNode; children?: ReactNode }) {
-  return (
-    <Card withBorder padding="md" component="li" aria-label={title}>
-      <Group justify="space-between" align="flex-start" wrap="wrap" gap="sm">
-        <Group gap="md" align="flex-start" wrap="nowrap">
-          <Icon size={24} />
-          <Stack gap={2}>
-            <Group gap="xs">
-              <Title order={3} size="h5">
-                {title}
-              </Title>
-              {status}
-            </Group>
-            <Text size="sm" c="dimmed">
-              {description}
-            </Text>
-          </Stack>
-        </Group>
-        {action}
-      </Group>
-      {children}
-    </Card>
-  );
-}
+export { SignInMethod } from '../security/sign-in-method.tsx';
 
 interface PasswordValues {
   current: string;
   next: string;
   confirm: string;
+  signOutOthers: boolean;
 }
 
 function ChangePasswordForm({ onDone }: { onDone: () => void }) {
   const queryClient = useQueryClient();
   const form = useForm<PasswordValues>({
-    initialValues: { current: '', next: '', confirm: '' },
+    initialValues: { current: '', next: '', confirm: '', signOutOthers: true },
     validate: {
       current: (value) => (value ? null : 'Enter your current password'),
       next: (value) => (value ? null : 'Enter a new password'),
@@ -55,7 +33,7 @@ function ChangePasswordForm({ onDone }: { onDone: () => void }) {
     },
   });
   const change = useMutation({
-    mutationFn: (values: PasswordValues) => portalApi.changePassword(values.current, values.next),
+    mutationFn: (values: PasswordValues) => portalApi.changePassword(values.current, values.next, values.signOutOthers),
     onSuccess: () => {
       form.reset();
       void queryClient.invalidateQueries({ queryKey: ['profile'] });
@@ -78,6 +56,11 @@ function ChangePasswordForm({ onDone }: { onDone: () => void }) {
         <PasswordInput label="Current password" autoComplete="current-password" {...form.getInputProps('current')} />
         <PasswordInput label="New password" autoComplete="new-password" {...form.getInputProps('next')} />
         <PasswordInput label="Confirm new password" autoComplete="new-password" {...form.getInputProps('confirm')} />
+        <Checkbox
+          label="Sign out my other sessions"
+          description="Every other browser and device signed in as you must sign in again, with the new password. This one stays signed in."
+          {...form.getInputProps('signOutOthers', { type: 'checkbox' })}
+        />
         <ErrorAlert error={change.error} title="Your password was not changed" />
         <Group gap="sm">
           <Button type="submit" loading={change.isPending}>
@@ -129,10 +112,15 @@ function PasswordMethod({ profile }: { profile: Profile }) {
 }
 
 /**
- * Every way the person can sign in, one component each. Multi-factor methods (an authenticator app,
- * passkeys, recovery codes) are added to this list, each with its own enrolment in its row.
+ * Every way the person can sign in, one component each, each with its own enrolment in its row
+ * (web/portal/security/).
  */
-const SIGN_IN_METHODS: { key: string; Method: ComponentType<{ profile: Profile }> }[] = [{ key: 'password', Method: PasswordMethod }];
+const SIGN_IN_METHODS: { key: string; Method: ComponentType<{ profile: Profile }> }[] = [
+  { key: 'password', Method: PasswordMethod },
+  { key: 'authenticator-app', Method: AuthenticatorAppMethod },
+  { key: 'passkeys', Method: PasskeysMethod },
+  { key: 'recovery-codes', Method: RecoveryCodesMethod },
+];
 
 export function SecurityPage() {
   const profile = useProfile();
