@@ -211,7 +211,8 @@ function ApiKeys() {
     <Stack gap="md">
       <Group justify="space-between" align="flex-start" wrap="wrap">
         <Text size="sm" maw={720}>
-          An API key calls the directory API as its owner, with the owner’s role, limited to reading if its scope is Read only. Send it in the <code>x-api-key</code> header.{' '}
+          An API key calls the directory API as its owner, with the owner’s role, limited to reading if its scope is Read only. Send it in the <code>x-api-key</code> header. A SCIM provisioning key
+          serves only a provisioning client such as Entra ID, at <code>/scim/v2</code>.{' '}
           {seesEveryone ? 'You see every administrator’s keys.' : 'You see your own keys.'}
         </Text>
         {createButton}
@@ -249,7 +250,7 @@ function ApiKeys() {
                     <Table.Td fw={500}>{key.name}</Table.Td>
                     {seesEveryone ? <Table.Td>{key.owner.id === me.user.id ? `${key.owner.username} (you)` : key.owner.username}</Table.Td> : null}
                     <Table.Td>
-                      <Badge variant="light" color={key.scope === 'read_write' ? 'orange' : 'blue'}>
+                      <Badge variant="light" color={key.scope === 'read_write' ? 'orange' : key.scope === 'scim' ? 'grape' : 'blue'}>
                         {SCOPE_LABELS[key.scope]}
                       </Badge>
                     </Table.Td>
@@ -290,8 +291,10 @@ function ApiKeys() {
             setCreating(false);
             setSecret({
               title: `API key ${created.api_key.name} created`,
-              values: [{ label: 'API key', value: created.key }],
-              warning: 'This is the only time the key is shown: Gatehouse stores only a hash of it. Put it in your secret store now; if it is lost, revoke it and create another.',
+              values: [{ label: 'API key', value: created.key }, ...(created.scim_base_url ? [{ label: 'SCIM base URL', value: created.scim_base_url }] : [])],
+              warning: created.scim_base_url
+                ? 'This is the only time the key is shown. Give your provisioning client the SCIM base URL and the key now (in Entra ID: Tenant URL and Secret Token); if the key is lost, revoke it and create another.'
+                : 'This is the only time the key is shown: Gatehouse stores only a hash of it. Put it in your secret store now; if it is lost, revoke it and create another.',
             });
           }}
         />
@@ -304,6 +307,8 @@ function ApiKeys() {
 interface CreatedKey {
   api_key: ApiKey;
   key: string;
+  /** For a scim key: where the provisioning client sends its requests. */
+  scim_base_url?: string | undefined;
 }
 
 interface ApiKeyForm {
@@ -321,6 +326,9 @@ interface OwnerOption {
   role: Role;
 }
 
+/** A SCIM key provisions users and groups: its owner's role must allow that (Manager or above). */
+const provisions = (role: Role) => roleCovers(role, 'manager');
+
 function CreateApiKeyDialog({ onClose, onCreated }: { onClose: () => void; onCreated: (created: CreatedKey) => void }) {
   const { me, can } = useSession();
   const queryClient = useQueryClient();
@@ -332,7 +340,12 @@ function CreateApiKeyDialog({ onClose, onCreated }: { onClose: () => void; onCre
     validateInputOnChange: true,
     validate: {
       name: (value) => (value.trim() ? hasLength({ max: 128 }, 'At most 128 characters')(value) : 'Give the key a name that says what uses it'),
-      scope: (value) => (value === 'read_write' && owner.role === 'read_only' ? 'A Read Only administrator’s keys can only read' : null),
+      scope: (value) =>
+        value === 'read_write' && owner.role === 'read_only'
+          ? 'A Read Only administrator’s keys can only read'
+          : value === 'scim' && !provisions(owner.role)
+            ? 'Only an owner who may change users and groups (Manager or above) can own a SCIM key'
+            : null,
       expires: (value) => (value && dayjs(value).isBefore(dayjs(), 'day') ? 'Choose today or a later day' : null),
     },
   });
@@ -370,7 +383,7 @@ function CreateApiKeyDialog({ onClose, onCreated }: { onClose: () => void; onCre
               onChange={(option) => {
                 setOwner(option);
                 form.setFieldValue('owner', option.value);
-                if (option.role === 'read_only') form.setFieldValue('scope', 'read_only');
+                if (option.role === 'read_only' || (form.values.scope === 'scim' && !provisions(option.role))) form.setFieldValue('scope', 'read_only');
               }}
             />
           ) : null}
@@ -383,11 +396,17 @@ function CreateApiKeyDialog({ onClose, onCreated }: { onClose: () => void; onCre
               data={[
                 { value: 'read_write', label: 'Read & write', disabled: owner.role === 'read_only' },
                 { value: 'read_only', label: 'Read only' },
+                { value: 'scim', label: 'SCIM provisioning', disabled: !provisions(owner.role) },
               ]}
               {...form.getInputProps('scope')}
             />
             <Text size="xs" c={form.errors.scope ? 'red' : 'dimmed'}>
-              {form.errors.scope ?? (form.values.scope === 'read_write' ? `Everything the owner’s role (${ROLE_LABELS[owner.role]}) allows.` : 'Reading only, whatever the owner’s role.')}
+              {form.errors.scope ??
+                (form.values.scope === 'read_write'
+                  ? `Everything the owner’s role (${ROLE_LABELS[owner.role]}) allows.`
+                  : form.values.scope === 'scim'
+                    ? 'For a provisioning client (Entra ID, Okta…): it works only under /scim/v2, creating and updating users and groups, never on the API.'
+                    : 'Reading only, whatever the owner’s role.')}
             </Text>
           </Stack>
           <DateInput
