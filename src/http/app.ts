@@ -81,10 +81,9 @@ export async function buildApp(runtime: Runtime, options: AppOptions = {}): Prom
   // issuer's domain to https, a decision for whoever runs the domain (their proxy can add it), not
   // for the identity provider on one of its hosts.
   const hsts = issuerUrl.protocol === 'https:' ? 'max-age=31536000' : undefined;
-  const BASELINE_HEADERS = new Set(['x-content-type-options', 'strict-transport-security']);
+  const BASELINE_HEADERS: Record<string, string> = { 'X-Content-Type-Options': 'nosniff', ...(hsts ? { 'Strict-Transport-Security': hsts } : {}) };
   function setBaselineHeaders(request: IncomingMessage, response: ServerResponse): void {
-    response.setHeader('X-Content-Type-Options', 'nosniff');
-    if (hsts) response.setHeader('Strict-Transport-Security', hsts);
+    for (const name in BASELINE_HEADERS) response.setHeader(name, BASELINE_HEADERS[name] as string);
     // API answers are per caller and often sensitive (users, keys, audit): never stored by a cache.
     if (/^\/api(?:[/?]|$)/.test(request.url ?? '')) response.setHeader('Cache-Control', 'no-store');
   }
@@ -96,10 +95,11 @@ export async function buildApp(runtime: Runtime, options: AppOptions = {}): Prom
   const app = Fastify({
     serverFactory: (fastifyHandler) =>
       createServer((request, response) => {
+        // Discovery and the JWKS from the bytes prepared at the last build: no framework, no engine.
+        // First of all: they depend on neither the client's address nor its Host, and carry the baseline headers.
+        if (servePrepared && current.documents.serve(request, response)) return;
         normaliseRequest(request);
         setBaselineHeaders(request, response);
-        // Discovery and the JWKS from the bytes prepared at the last build: no framework, no engine.
-        if (servePrepared && current.documents.serve(request, response)) return;
         if (PROVIDER_PATH.test(request.url ?? '')) handleProtocol(request, response);
         else fastifyHandler(request, response);
       }),

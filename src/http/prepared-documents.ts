@@ -106,20 +106,21 @@ async function fetchThroughProvider(handle: (request: IncomingMessage, response:
   return results;
 }
 
-function documentHeaders(fetched: Fetched, baseline: ReadonlySet<string>): Record<string, string> {
+function documentHeaders(fetched: Fetched, baseline: Readonly<Record<string, string>>): Record<string, string> {
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(fetched.headers)) {
-    if (NOT_REPLAYED.has(name) || name.startsWith('access-control-') || baseline.has(name)) continue;
+    if (NOT_REPLAYED.has(name) || name.startsWith('access-control-')) continue;
     headers[name] = value;
   }
+  for (const [name, value] of Object.entries(baseline)) headers[name.toLowerCase()] = value;
   return headers;
 }
 
 export interface PrepareOptions {
   /** The provider's handler, wrapped with whatever the raw server does to a request first (normalising it). */
   handle: (request: IncomingMessage, response: ServerResponse) => void;
-  /** Headers the raw server sets on every response itself: not copied from the provider's answer. */
-  baselineHeaders: ReadonlySet<string>;
+  /** Headers the raw server sets on every response (nosniff, HSTS): sent with these too, since they are answered first. */
+  baselineHeaders: Readonly<Record<string, string>>;
   /** When the newest signing key appeared (ms since the epoch), for the JWKS max-age around a rotation. */
   newestKeyCreatedAt: number;
   now?: () => number;
@@ -147,6 +148,25 @@ export async function prepareDocuments(options: PrepareOptions): Promise<Prepare
     [jwksPath, { ...representations(jwks.body), headers: documentHeaders(jwks, options.baselineHeaders), cacheControl: () => (now() < shortUntil ? jwksShortCacheControl : jwksCacheControl) }],
   ]);
 
+  // The headers of each representation, made once (per Cache-Control value: the JWKS's changes with time).
+  const made = new Map<Representation, { cacheControl: string; headers: Record<string, string | number> }>();
+  function responseHeaders(document: PreparedDocument, representation: Representation): Record<string, string | number> {
+    const cacheControl = document.cacheControl();
+    const kept = made.get(representation);
+    if (kept?.cacheControl === cacheControl) return kept.headers;
+    const headers: Record<string, string | number> = {
+      ...document.headers,
+      'access-control-allow-origin': '*',
+      vary: document.gzip ? 'Origin, Accept-Encoding' : 'Origin',
+      etag: representation.etag,
+      'cache-control': cacheControl,
+      ...(representation === document.identity ? {} : { 'content-encoding': 'gzip' }),
+      'content-length': representation.body.length,
+    };
+    made.set(representation, { cacheControl, headers });
+    return headers;
+  }
+
   return {
     jwksPath,
     serve(request, response) {
@@ -158,23 +178,17 @@ export async function prepareDocuments(options: PrepareOptions): Promise<Prepare
       const document = documents.get(query === -1 ? url : url.slice(0, query));
       if (!document) return false;
       const representation = document.gzip && acceptsGzip(request.headers['accept-encoding']) ? document.gzip : document.identity;
-      const headers: Record<string, string | number> = {
-        ...document.headers,
-        // oidc-provider's CORS for these documents: the caller's Origin, else any.
-        'access-control-allow-origin': request.headers.origin || '*',
-        vary: document.gzip ? 'Origin, Accept-Encoding' : 'Origin',
-        etag: representation.etag,
-        'cache-control': document.cacheControl(),
-      };
-      if (representation !== document.identity) headers['content-encoding'] = 'gzip';
+      const origin = request.headers.origin;
+      let headers = responseHeaders(document, representation);
+      // oidc-provider's CORS for these documents: the caller's Origin, else any.
+      if (origin) headers = { ...headers, 'access-control-allow-origin': origin };
       const ifNoneMatch = request.headers['if-none-match'];
       if (ifNoneMatch && matches(ifNoneMatch, representation.etag)) {
-        delete headers['content-type'];
-        response.writeHead(304, headers);
+        const { 'content-type': _type, 'content-length': _length, ...notModified } = headers;
+        response.writeHead(304, notModified);
         response.end();
         return true;
       }
-      headers['content-length'] = representation.body.length;
       response.writeHead(200, headers);
       if (method === 'HEAD') response.end();
       else response.end(representation.body);
