@@ -32,7 +32,7 @@ for (const { kind, skip } of DATABASE_KINDS) {
     after(() => gatehouse?.close());
 
     async function person() {
-      const username = `enrol-${++serial}`;
+      const username = `kim-${++serial}`;
       const user = await gatehouse.directory.users.create({ username, email: `${username}@example.com`, password: PASSWORD, state: 'ACTIVATED' });
       const { accessToken } = await portalSignIn(gatehouse, username, PASSWORD);
       const as = (method: string, path: string, body?: unknown) => call(gatehouse, method, path, body, { key: accessToken, bearer: true });
