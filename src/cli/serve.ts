@@ -1,9 +1,11 @@
+import cluster, { type Worker } from 'node:cluster';
 import { existsSync, rmdirSync, rmSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { Config } from '../config/config.ts';
 import { CONSOLE_PATH } from '../directory/console-app.ts';
-import { CliFailure, type CommandSpec, hint } from './command.ts';
+import { CliFailure, type CommandSpec, type Context, hint } from './command.ts';
 import { secretKeyBesideDatabase } from './secret-key-warning.ts';
 import { DATABASE_FILE, SECRET_KEY_FILE } from './installation.ts';
 import { recordIssuer } from './issuer.ts';
@@ -78,14 +80,102 @@ function untilSignal(): Promise<NodeJS.Signals> {
   });
 }
 
+/** --workers: a whole number, 0 for one per CPU; default 1 (no cluster at all). */
+function workerCount(ctx: Context): number {
+  const text = ctx.string('workers');
+  if (text === undefined) return 1;
+  if (!/^\d+$/.test(text)) throw ctx.usage(`--workers must be a whole number (0 = one per CPU), not "${text}"`);
+  const count = Number(text);
+  return count === 0 ? availableParallelism() : count;
+}
+
+type WorkerMessage = { type: 'listening'; url: string };
+
+/** A worker of `serve --workers N`: the server on the port the primary shares; the primary tells it when to stop. */
+async function runWorker(ctx: Context): Promise<void> {
+  const { startServer } = await loadServer();
+  // Ctrl-C reaches the whole process group: the primary decides, and sends SIGTERM.
+  process.on('SIGINT', () => {});
+  const stopped = new Promise<void>((resolve) => process.once('SIGTERM', () => resolve()));
+  const runtime = await ctx.runtime();
+  const server = await startServer(runtime);
+  process.send?.({ type: 'listening', url: server.url } satisfies WorkerMessage);
+  await stopped;
+  await server.close();
+}
+
+/**
+ * The primary of `serve --workers N`: prepares the data (migrations, keys) once, forks N workers that
+ * each run the server on the shared port, replaces a worker that dies (waiting longer each time it
+ * happens in quick succession), and on SIGINT/SIGTERM stops them all before it exits.
+ */
+async function runPrimary(ctx: Context, count: number): Promise<void> {
+  const log = (line: string) => ctx.io.stderr.write(`${line}\n`);
+  const stopped = untilSignal();
+  let stopping = false;
+  let backoffMs = 0;
+  const startedAt = new Map<Worker, number>();
+  const listening = new Promise<string>((resolve) => {
+    cluster.on('message', (_worker, message: WorkerMessage) => {
+      if (message?.type === 'listening') resolve(message.url);
+    });
+  });
+  const fork = () => {
+    const worker = cluster.fork();
+    startedAt.set(worker, Date.now());
+    worker.once('listening', () => log(`worker ${worker.id} (pid ${worker.process.pid}) listening`));
+  };
+  cluster.on('exit', (worker, code, signal) => {
+    const lived = Date.now() - (startedAt.get(worker) ?? 0);
+    startedAt.delete(worker);
+    if (stopping) return;
+    // A worker that ran a while died of something passing: replace it at once; one that keeps dying, ever more slowly.
+    backoffMs = lived > 30_000 ? 0 : Math.min(Math.max(backoffMs * 2, 250), 30_000);
+    log(`worker ${worker.id} (pid ${worker.process.pid}) exited (${signal ?? `code ${code}`}); starting another${backoffMs ? ` in ${backoffMs} ms` : ''}`);
+    setTimeout(() => {
+      if (!stopping) fork();
+    }, backoffMs).unref();
+  });
+  for (let i = 0; i < count; i++) fork();
+  const url = await Promise.race([listening, stopped.then(() => undefined)]);
+  if (url !== undefined) {
+    ctx.io.stdout.write(`Gatehouse listening on ${url} (issuer ${ctx.config.issuer}) with ${count} workers\n`);
+    await stopped;
+  }
+  stopping = true;
+  log(`Stopping ${startedAt.size} workers.`);
+  const exits = [...startedAt.keys()].map((worker) => new Promise<void>((resolve) => (worker.isDead() ? resolve() : worker.once('exit', () => resolve()))));
+  for (const worker of startedAt.keys()) worker.process.kill('SIGTERM');
+  await Promise.all(exits);
+}
+
 export const serveCommand: CommandSpec = {
   name: 'serve',
   summary: 'Run Gatehouse: the OpenID Connect provider and its sign-in pages. Stops cleanly on SIGINT or SIGTERM.',
   configFlags: ['port', 'host', 'issuer'],
   createsDataDir: true,
+  options: {
+    workers: {
+      type: 'string',
+      value: 'N',
+      description: 'Processes serving on the one port (node:cluster), all on the same database: 0 = one per CPU (default 1, no cluster).',
+    },
+  },
   async run(ctx) {
+    if (cluster.isWorker) {
+      await runWorker(ctx);
+      return undefined;
+    }
+    const workers = workerCount(ctx);
     const { startServer } = await loadServer();
     await probeListen(ctx.config);
+    if (workers > 1) {
+      // The data directory, migrations and signing keys, once, before the workers open the same database.
+      const runtime = await ctx.runtime();
+      await recordIssuer(runtime);
+      await runPrimary(ctx, workers);
+      return undefined;
+    }
     const dataDirExisted = existsSync(ctx.config.dataDir);
     let server: Awaited<ReturnType<typeof startServer>>;
     let runtime: Awaited<ReturnType<typeof ctx.runtime>>;
