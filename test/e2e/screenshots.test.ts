@@ -9,8 +9,12 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Locator, Page } from 'playwright-core';
+import { totpCode } from '../../src/authn/totp.ts';
 import { call } from '../helpers/api.ts';
+import { type Chromium, launchChromium } from '../helpers/chromium.ts';
 import { type ConsoleWorld, startConsoleWorld, submitSignIn } from '../helpers/console.ts';
+import type { TestGatehouse } from '../helpers/gatehouse.ts';
+import { startLocalhostGatehouse, withAuthenticator } from '../helpers/webauthn.ts';
 
 const target = process.env.GATEHOUSE_SCREENSHOTS ? resolve(process.env.GATEHOUSE_SCREENSHOTS) : undefined;
 
@@ -250,6 +254,99 @@ describe('Admin console screens (screenshots)', () => {
       await shoot(phone, 'portal-phone', phone.getByRole('link', { name: /^Hoop/ }));
     } finally {
       for (const context of contexts) await context.close();
+    }
+  });
+});
+
+/**
+ * Multi-factor sign-in (issue 12 §5): enrolment in the portal (authenticator app with its QR code,
+ * recovery codes, the passkeys list), the second-factor page and the passkey sign-in. WebAuthn needs
+ * a domain as RP ID, so this Gatehouse is at http://localhost:<port> with a virtual authenticator.
+ */
+describe('Multi-factor screens (screenshots)', () => {
+  let gatehouse: TestGatehouse;
+  let chromium: Chromium;
+  let dir: string;
+  let authorizeUrl: string;
+
+  before(async () => {
+    dir = target ?? mkdtempSync(join(tmpdir(), 'gatehouse-screens-'));
+    mkdirSync(dir, { recursive: true });
+    gatehouse = await startLocalhostGatehouse('sqlite');
+    chromium = await launchChromium();
+    const { directory } = gatehouse;
+    await directory.settings.update({ organisation_name: 'Example Corp' });
+    await directory.users.create({ username: 'grace', email: 'grace@example.com', firstname: 'Grace', lastname: 'Hopper', password: 'a long enough password', state: 'ACTIVATED' });
+    const { app } = await directory.apps.create({ label: 'Hoop', redirect_uris: ['https://hoop.example.com/oauth2/callback'], auth_method: 'client_secret_basic', scopes: ['email', 'profile'] });
+    await directory.apps.bind(app.id, (await directory.groups.get('All Users')).id);
+    const discovery = (await (await fetch(`${gatehouse.issuer}/.well-known/openid-configuration`)).json()) as { authorization_endpoint: string };
+    const authorize = new URL(discovery.authorization_endpoint);
+    authorize.search = new URLSearchParams({ client_id: app.client_id, response_type: 'code', scope: 'openid profile', redirect_uri: 'https://hoop.example.com/oauth2/callback', state: 'screenshot', nonce: 'screenshot', code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256' }).toString();
+    authorizeUrl = authorize.href;
+  });
+  after(async () => {
+    await chromium?.close();
+    await gatehouse?.close();
+    if (!target) rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function shoot(page: Page, name: string, ready: Locator): Promise<void> {
+    await ready.first().waitFor();
+    await page.waitForLoadState('networkidle');
+    // Earlier steps' "added" notifications are not what the picture is about.
+    for (const close of await page.locator('.mantine-Notification-closeButton').all()) await close.click();
+    await page.mouse.move(0, 0);
+    await page.waitForTimeout(400);
+    await page.screenshot({ path: join(dir, `${name}.png`) });
+  }
+
+  test('enrolment in the portal, the second-factor page and the passkey sign-in', async () => {
+    const authenticator = await withAuthenticator(chromium, 'platform', { width: 1280, height: 900 });
+    const signInContext = await chromium.newContext({ width: 1280, height: 800 });
+    try {
+      const { page } = authenticator;
+      page.on('pageerror', (error) => assert.fail(`page error: ${error.message}`));
+      await page.goto(`${gatehouse.issuer}/security`);
+      await page.waitForURL(/\/interaction\//);
+      await submitSignIn(page, 'grace', 'a long enough password');
+      await page.getByRole('heading', { name: 'Security', level: 1 }).waitFor();
+
+      const appRow = page.getByRole('listitem', { name: 'Authenticator app', exact: true });
+      await appRow.getByRole('button', { name: 'Set up' }).click();
+      await appRow.getByRole('button', { name: 'Start' }).click();
+      const secret = await appRow.getByRole('textbox', { name: 'Secret key' }).inputValue();
+      await appRow.getByRole('img', { name: /QR code/ }).scrollIntoViewIfNeeded();
+      await shoot(page, 'mfa-authenticator-app', appRow.getByRole('img', { name: /QR code/ }));
+      await appRow.getByLabel(/Enter the 6-digit code/).fill(totpCode(secret, Date.now()));
+      await appRow.getByRole('button', { name: 'Confirm' }).click();
+      const codes = page.getByRole('dialog', { name: 'Save your recovery codes' });
+      await shoot(page, 'mfa-recovery-codes', codes.getByRole('list', { name: 'Recovery codes' }));
+      await codes.getByRole('button', { name: 'I have saved them' }).click();
+      await codes.waitFor({ state: 'hidden' });
+
+      const keys = page.getByRole('listitem', { name: 'Passkeys and security keys' });
+      for (const name of ['MacBook Touch ID', 'YubiKey 5C']) {
+        await keys.getByRole('button', { name: 'Add a passkey or security key' }).click();
+        await keys.getByRole('textbox', { name: 'Name' }).fill(name);
+        await keys.getByRole('button', { name: 'Continue' }).click();
+        await keys.getByRole('row', { name: new RegExp(name) }).waitFor();
+        // The second key is another authenticator: a USB security key in place of the laptop's.
+        await authenticator.cdp.send('WebAuthn.removeVirtualAuthenticator', { authenticatorId: authenticator.authenticatorId });
+        const usb = await authenticator.cdp.send('WebAuthn.addVirtualAuthenticator', { options: { protocol: 'ctap2', transport: 'usb', hasResidentKey: false, hasUserVerification: false, automaticPresenceSimulation: true } });
+        authenticator.authenticatorId = usb.authenticatorId;
+      }
+      await page.mouse.wheel(0, -100_000);
+      await shoot(page, 'mfa-portal-security', keys.getByRole('table'));
+
+      // Another browser: the app's sign-in page with "Sign in with a passkey", then the second step after the password.
+      const signIn = await signInContext.newPage();
+      await signIn.goto(authorizeUrl);
+      await shoot(signIn, 'mfa-passkey-sign-in', signIn.getByRole('button', { name: 'Sign in with a passkey' }));
+      await submitSignIn(signIn, 'grace', 'a long enough password');
+      await shoot(signIn, 'mfa-second-factor', signIn.getByRole('heading', { name: 'Two-step verification' }));
+    } finally {
+      await signInContext.close();
+      await authenticator.context.close();
     }
   });
 });

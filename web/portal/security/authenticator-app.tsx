@@ -65,7 +65,7 @@ function TotpEnrolment({ onDone }: { onDone: (recoveryCodes: string[] | null) =>
             maxLength={10}
             value={code}
             onChange={(event) => setCode(event.currentTarget.value)}
-            w={220}
+            w={320}
           />
           <ErrorAlert error={confirmCode.error} title="Not set up yet" />
           <Group gap="sm">
