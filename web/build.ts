@@ -3,7 +3,7 @@
  * README's two commands are all the set-up there is; with --if-stale (npm start, the tests) it
  * builds only when a source is newer than the last build.
  */
-import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const root = import.meta.dirname;
@@ -23,9 +23,13 @@ function newestSource(): number {
 
 export async function buildConsole(options: { ifStale?: boolean } = {}): Promise<boolean> {
   if (options.ifStale && existsSync(stamp) && statSync(stamp).mtimeMs >= newestSource()) return false;
+  // The stamp carries the time the build started: a source saved while it ran is newer, so the next
+  // --if-stale builds again instead of keeping output that missed the change.
+  const started = new Date();
   const { build } = await import('vite');
   await build({ configFile: join(root, 'vite.config.ts'), logLevel: 'warn' });
-  writeFileSync(stamp, `${new Date().toISOString()}\n`);
+  writeFileSync(stamp, `${started.toISOString()}\n`);
+  utimesSync(stamp, started, started);
   return true;
 }
 
