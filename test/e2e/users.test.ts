@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
+import { totpCode } from '../../src/authn/totp.ts';
 import { type ConsoleWorld, startConsoleWorld } from '../helpers/console.ts';
 
 const NEW_PASSWORD = 'a sturdy new password';
@@ -179,5 +180,30 @@ describe('console: users', () => {
     } finally {
       await directory.users.activate(bobId);
     }
+  });
+  it('shows a user’s sign-in methods without a secret, and the help desk resets them; a read-only administrator cannot', async () => {
+    const directory = world.gatehouse.directory;
+    const factors = world.gatehouse.runtime.factors;
+    const carol = await directory.users.create({ username: 'carol', email: 'carol@example.com', firstname: 'Carol', lastname: 'Shaw' });
+    const { secret } = await factors.beginTotp(carol.id, { issuer: 'Gatehouse', account: 'carol' });
+    await factors.confirmTotp(carol.id, totpCode(secret, Date.now()));
+    await factors.regenerateRecoveryCodes(carol.id);
+
+    const reader = await world.signIn('rosa', { path: `/users/${carol.id}?tab=sign-in-methods` });
+    const readerTable = reader.page.getByRole('table', { name: 'Sign-in methods' });
+    await readerTable.getByText('Authenticator app').waitFor();
+    await readerTable.getByText('Recovery codes (10 of 10 left)').waitFor();
+    assert.equal(await reader.page.getByRole('button', { name: 'Reset sign-in methods' }).count(), 0);
+    assert.ok(!(await reader.page.content()).includes(secret), 'no secret on the page');
+
+    const { page } = await world.signIn('ada', { path: `/users/${carol.id}?tab=sign-in-methods` });
+    await page.getByRole('table', { name: 'Sign-in methods' }).getByText('Authenticator app').waitFor();
+    await page.getByRole('button', { name: 'Reset sign-in methods' }).click();
+    await page.getByRole('dialog', { name: 'Reset sign-in methods?' }).getByRole('button', { name: 'Reset sign-in methods' }).click();
+    await page.getByText('No second factor').waitFor();
+    assert.deepEqual(await factors.summary(carol.id), { totp: null, recovery_codes: null, passkeys: [] });
+    const [event] = (await directory.audit.list({ action: 'user.factors_reset', limit: 1, offset: 0 })).events;
+    assert.equal(event?.target?.id, carol.id);
+    assert.equal(event?.actor.type, 'user');
   });
 });

@@ -1,7 +1,7 @@
 import { Alert, Anchor, Breadcrumbs, Button, DataList, Group, Loader, Select, SimpleGrid, Stack, Text } from '@mantine/core';
 import { useForm } from '@mantine/form';
 import { useDisclosure } from '@mantine/hooks';
-import { IconApps, IconId, IconInfoCircle, IconKey, IconLayoutGrid, IconLink, IconLockOpen, IconPlayerPause, IconPlayerPlay, IconTrash, IconUsersGroup } from '@tabler/icons-react';
+import { IconApps, IconId, IconInfoCircle, IconKey, IconLayoutGrid, IconLink, IconLockOpen, IconPlayerPause, IconPlayerPlay, IconShieldLock, IconTrash, IconUsersGroup } from '@tabler/icons-react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link, useNavigate, useParams } from 'react-router';
 import { ApiError, client, unwrap } from '../../api.ts';
@@ -13,6 +13,7 @@ import { useSession } from '../../session.tsx';
 import { ROLE_LABELS, type Role, type User, roleCovers } from '../../types.ts';
 import { ExternallyManagedNotice, LinkedIdentitiesSection, useUserIdentities } from './identities.tsx';
 import { UserAppsTab, UserGroupsTab } from './membership.tsx';
+import { UserFactorsTab } from './factors.tsx';
 import { UserPortalTab } from './portal-apps.tsx';
 import { ResetPasswordModal } from './password.tsx';
 import { ProfileForm, ProfileView, Section, profileKey } from './profile.tsx';
@@ -24,6 +25,7 @@ const mayChange = (own: Role, user: User): boolean => !user.role || roleCovers(o
 /** One user, JumpCloud-style: who they are and what can be done to them on top, then Details, User Groups and Applications. */
 export function UserPage() {
   const { id = '' } = useParams();
+  const { me, can } = useSession();
   const user = useQuery({
     queryKey: userKeys.detail(id),
     queryFn: () => unwrap(client.GET('/api/users/{id}', { params: { path: { id } } })),
@@ -67,6 +69,7 @@ export function UserPage() {
   }
   if (!user.data) return <Loader aria-label="Loading user" />;
   const current = user.data;
+  const mayResetFactors = can('helpdesk') && mayChange(me.role, current);
 
   return (
     <>
@@ -88,6 +91,7 @@ export function UserPage() {
           { value: 'groups', label: 'User Groups', icon: <IconUsersGroup size={16} />, panel: <UserGroupsTab user={current} /> },
           { value: 'apps', label: 'Applications', icon: <IconApps size={16} />, panel: <UserAppsTab user={current} /> },
           { value: 'portal', label: 'User Portal', icon: <IconLayoutGrid size={16} />, panel: <UserPortalTab user={current} /> },
+          { value: 'sign-in-methods', label: 'Sign-in Methods', icon: <IconShieldLock size={16} />, panel: <UserFactorsTab user={current} mayReset={mayResetFactors} /> },
           { value: 'identities', label: 'Linked Identities', icon: <IconLink size={16} />, panel: <LinkedIdentitiesSection user={current} /> },
         ]}
       />
