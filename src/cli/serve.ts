@@ -102,6 +102,8 @@ async function runWorker(ctx: Context): Promise<void> {
   process.send?.({ type: 'listening', url: server.url } satisfies WorkerMessage);
   await stopped;
   await server.close();
+  // The channel to the primary would keep this process alive after the command ends.
+  cluster.worker?.disconnect();
 }
 
 /**
@@ -115,9 +117,11 @@ async function runPrimary(ctx: Context, count: number): Promise<void> {
   let stopping = false;
   let backoffMs = 0;
   const startedAt = new Map<Worker, number>();
+  // Announced once every worker listens (later replacements report too, unheard).
   const listening = new Promise<string>((resolve) => {
+    let ready = 0;
     cluster.on('message', (_worker, message: WorkerMessage) => {
-      if (message?.type === 'listening') resolve(message.url);
+      if (message?.type === 'listening' && ++ready === count) resolve(message.url);
     });
   });
   const fork = () => {

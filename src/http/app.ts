@@ -82,8 +82,11 @@ export async function buildApp(runtime: Runtime, options: AppOptions = {}): Prom
   // for the identity provider on one of its hosts.
   const hsts = issuerUrl.protocol === 'https:' ? 'max-age=31536000' : undefined;
   const BASELINE_HEADERS: Record<string, string> = { 'X-Content-Type-Options': 'nosniff', ...(hsts ? { 'Strict-Transport-Security': hsts } : {}) };
+  // Tests of `serve --workers` see which process answered; never set otherwise.
+  const answeredBy = process.env.GATEHOUSE_TEST_WORKER_HEADER === '1' ? String(process.pid) : undefined;
   function setBaselineHeaders(request: IncomingMessage, response: ServerResponse): void {
     for (const name in BASELINE_HEADERS) response.setHeader(name, BASELINE_HEADERS[name] as string);
+    if (answeredBy) response.setHeader('X-Gatehouse-Process', answeredBy);
     // API answers are per caller and often sensitive (users, keys, audit): never stored by a cache.
     if (/^\/api(?:[/?]|$)/.test(request.url ?? '')) response.setHeader('Cache-Control', 'no-store');
   }
