@@ -6,7 +6,8 @@
  * The orchestrator side starts it and drives password sign-ins through its HTML form.
  */
 import { startServer } from '../src/http/server.ts';
-import { openRuntime } from '../src/runtime.ts';
+import { type Runtime, openRuntime } from '../src/runtime.ts';
+import { totpCode } from '../src/authn/totp.ts';
 import { type DatabaseKind, freshConfig } from '../test/helpers/databases.ts';
 import {
   type ChildServer,
@@ -45,6 +46,7 @@ async function serve(kind: DatabaseKind): Promise<{ info: TargetInfo; close(): P
     });
     if (!clientSecret) throw new Error('a confidential app has a secret');
     await apps.bind(app.id, 'All Users');
+    const totpUsers = await enrolTotpUsers(runtime);
     const server = await startServer(runtime, { logLevel: 'warn' });
     return {
       info: {
@@ -56,6 +58,7 @@ async function serve(kind: DatabaseKind): Promise<{ info: TargetInfo; close(): P
         username: BENCH_USER.username,
         password: BENCH_USER.password,
         scope: SCOPE,
+        totpUsers,
       },
       async close() {
         await server.close();
@@ -99,6 +102,54 @@ export async function passwordSignIn(target: Target): Promise<void> {
 
 export const signInLoad = (target: Target, options: { concurrency: number; durationMs: number; signal?: AbortSignal; cpu?: () => Promise<number> }) =>
   runLoop({ ...options, task: () => passwordSignIn(target) });
+
+/**
+ * Enough people with an authenticator app that each signs in at most once per 30-second step (a
+ * code is accepted once): they share the bench user's password hash, set directly, so that setting
+ * them up costs one argon2 hash instead of one each.
+ */
+const TOTP_USERS = 3000;
+async function enrolTotpUsers(runtime: Runtime): Promise<{ username: string; secret: string }[]> {
+  const { db } = runtime.storage;
+  const template = await db.selectFrom('users').select('password_hash').where('username', '=', BENCH_USER.username).executeTakeFirstOrThrow();
+  const people: { username: string; secret: string }[] = [];
+  for (let i = 0; i < TOTP_USERS; i++) {
+    const username = `bench.totp.${i}`;
+    const user = await runtime.directory.users.create({ username, email: `${username}@example.com` });
+    await db.updateTable('users').set({ password_hash: template.password_hash }).where('id', '=', user.id).execute();
+    const { secret } = await runtime.factors.beginTotp(user.id, { issuer: 'Bench', account: username });
+    await runtime.factors.confirmTotp(user.id, totpCode(secret, Date.now() - 30_000));
+    people.push({ username, secret });
+  }
+  return people;
+}
+
+/**
+ * The same flow with a second step: the password, then a code from the person's authenticator app.
+ * Each person is used once per time step (their code is then spent), taking the next in turn.
+ */
+const nextTotpTurn = new WeakMap<object, number>();
+export function passwordTotpSignInLoad(target: Target, options: { concurrency: number; durationMs: number; signal?: AbortSignal; cpu?: () => Promise<number> }) {
+  const people = target.totpUsers ?? [];
+  if (people.length === 0) throw new Error(`${target.name} has no people with an authenticator app`);
+  return runLoop({
+    ...options,
+    task: async () => {
+      // Across runs (the warm-up, then the measured one): a person's code of this step is spent.
+      const turn = nextTotpTurn.get(people) ?? 0;
+      nextTotpTurn.set(people, turn + 1);
+      const person = people[turn % people.length]!;
+      const session = new HttpSession(nextLoopbackAddress());
+      try {
+        const { code, forms } = await browserSignIn(target, session, {}, { username: person.username, password: target.password, totpCode: () => totpCode(person.secret, Date.now()) });
+        if (forms < 3) throw new Error('signed in without the code step');
+        await exchangeCode(target, session, code);
+      } finally {
+        session.close();
+      }
+    },
+  });
+}
 
 if (import.meta.main && process.argv[2] === '--serve') {
   const kind = process.argv[3];

@@ -130,6 +130,8 @@ export interface TargetInfo {
   username: string;
   password: string;
   scope: string;
+  /** People with an authenticator app (Gatehouse only), each usable once per TOTP step: the "password + TOTP" row. */
+  totpUsers?: { username: string; secret: string }[];
 }
 
 export interface Target extends TargetInfo {
@@ -207,27 +209,40 @@ function codeFrom(callback: string): string {
  * submitted with the username filled in), until the
  * redirect back to the app. Returns the authorization code and how many forms were submitted.
  */
-export async function browserSignIn(target: Target, session: HttpSession, extra: Record<string, string> = {}): Promise<{ code: string; forms: number }> {
+export async function browserSignIn(
+  target: Target,
+  session: HttpSession,
+  extra: Record<string, string> = {},
+  person: { username: string; password: string; totpCode?: () => string } = { username: target.username, password: target.password },
+): Promise<{ code: string; forms: number }> {
   let step = await session.follow(authorizeUrl(target, extra), target.redirectUri);
   for (let forms = 0; forms < 4; forms++) {
     if (!step.response) return { code: codeFrom(step.url), forms };
     const { status, body: html } = step.response;
     if (status !== 200) throw new Error(`sign-in: ${status} at ${new URL(step.url).pathname}: ${snippet(html)}`);
     const all = parseForms(html);
-    // The password form, else the identifier step (the one asking for the username: a passkey form sits beside it).
+    // The password form, else the second factor's, else the identifier step (the one asking for the username: a passkey form sits beside it).
     const form =
       all.find((f) => f.fields.some((field) => field.name === 'password')) ??
+      (person.totpCode ? all.find((f) => f.fields.some((field) => field.name === 'code')) : undefined) ??
       all.find((f) => f.fields.some((field) => field.name === 'username' || field.name === 'login')) ??
       (all.length === 1 ? all[0] : undefined);
     if (!form) throw new Error(`sign-in: no form to submit at ${new URL(step.url).pathname}: ${snippet(html)}`);
     const body = new URLSearchParams();
     for (const field of form.fields) {
-      const value = field.name === 'password' ? target.password : field.name === 'username' || field.name === 'login' ? target.username : field.value;
+      const value =
+        field.name === 'password'
+          ? person.password
+          : field.name === 'username' || field.name === 'login'
+            ? person.username
+            : field.name === 'code' && person.totpCode
+              ? person.totpCode()
+              : field.value;
       body.set(field.name, value);
     }
     step = await session.follow(new URL(form.action, step.url).href, target.redirectUri, { method: form.method.toUpperCase(), headers: FORM, body: body.toString() });
   }
-  throw new Error('sign-in did not finish');
+  throw new Error(`sign-in did not finish${step.response ? `: ${snippet(step.response.body.replace(/^[\s\S]*<main>/, ''), 300)}` : ''}`);
 }
 
 /** Form bodies of the two token requests (also what autocannon sends). */

@@ -15,7 +15,7 @@ import { availableParallelism, cpus } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { argon2Capacity, signatureLatency, threadPoolSize } from './argon2.ts';
-import { signInLoad, startGatehouse } from './gatehouse.ts';
+import { passwordTotpSignInLoad, signInLoad, startGatehouse } from './gatehouse.ts';
 import {
   type ChildServer,
   FORM,
@@ -59,7 +59,7 @@ const OPTION_SPECS = {
 
 type OptionName = keyof typeof OPTION_SPECS;
 
-const ROW_KEYS = ['discovery', 'jwks', 'token-code', 'token-refresh', 'userinfo', 'introspection', 'signin'] as const;
+const ROW_KEYS = ['discovery', 'jwks', 'token-code', 'token-refresh', 'userinfo', 'introspection', 'signin', 'signin-totp'] as const;
 type RowKey = (typeof ROW_KEYS)[number];
 const SECTIONS = [...ROW_KEYS, 'interference', 'argon2', 'reference', 'bare-http', 'postgres'] as const;
 
@@ -244,6 +244,16 @@ const ROWS: RowDef[] = [
     async run(target, _minter, o) {
       await signInLoad(target, { concurrency: o.signInConcurrency, durationMs: 1000 });
       return signInLoad(target, { concurrency: o.signInConcurrency, durationMs: o.durationMs, cpu: target.cpuMs });
+    },
+  },
+  {
+    key: 'signin-totp',
+    label: 'password + TOTP sign-in (full flow)',
+    // Gatehouse only: the reference has no second factor. Compare with the password row above.
+    compared: false,
+    async run(target, _minter, o) {
+      await passwordTotpSignInLoad(target, { concurrency: o.signInConcurrency, durationMs: 1000 });
+      return passwordTotpSignInLoad(target, { concurrency: o.signInConcurrency, durationMs: o.durationMs, cpu: target.cpuMs });
     },
   },
 ];
