@@ -23,16 +23,11 @@ import { DATABASE_KINDS } from '../helpers/databases.ts';
 import type { TestGatehouse } from '../helpers/gatehouse.ts';
 import { client, discover, startAuthorization } from '../helpers/rp.ts';
 import { type Authenticator, startLocalhostGatehouse, withAuthenticator } from '../helpers/webauthn.ts';
+import { TOTP_PERIOD_MS, freshTotpStep } from '../helpers/totp.ts';
 
 const PASSWORD = 'correct-horse-battery-staple-9';
 const REDIRECT = 'https://security-app.example.test/callback';
-const PERIOD_MS = 30_000;
-
-/** Waits for a fresh 30 s step when the current one is nearly over, so that codes computed now stay valid. */
-async function freshStep(margin = 10_000): Promise<void> {
-  const left = PERIOD_MS - (Date.now() % PERIOD_MS);
-  if (left < margin) await new Promise((resolve) => setTimeout(resolve, left + 50));
-}
+const PERIOD_MS = TOTP_PERIOD_MS;
 
 for (const { kind, skip } of DATABASE_KINDS) {
   describe(`the portal's Security page: authenticator app, recovery codes, passkeys (${kind})`, { skip }, () => {
@@ -140,7 +135,7 @@ for (const { kind, skip } of DATABASE_KINDS) {
       await app.getByLabel(/Enter the 6-digit code/).fill('000000');
       await app.getByRole('button', { name: 'Confirm' }).click();
       await app.getByRole('alert').filter({ hasText: 'Not set up yet' }).waitFor();
-      await freshStep();
+      await freshTotpStep(10_000);
       await app.getByLabel(/Enter the 6-digit code/).fill(totpCode(secret, Date.now()));
       await app.getByRole('button', { name: 'Confirm' }).click();
       const codes = await saveRecoveryCodes(page, 'recovery codes after the first factor');

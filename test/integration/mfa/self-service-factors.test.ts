@@ -5,22 +5,17 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { TOTP_PERIOD_SECONDS, totpCode } from '../../../src/authn/totp.ts';
+import { totpCode } from '../../../src/authn/totp.ts';
 import { adminKey, call } from '../../helpers/api.ts';
 import { Browser } from '../../helpers/browser.ts';
 import { DATABASE_KINDS } from '../../helpers/databases.ts';
 import { type TestGatehouse, startGatehouse } from '../../helpers/gatehouse.ts';
 import { portalSignIn } from '../../helpers/portal.ts';
 import { browse, discover, startAuthorization } from '../../helpers/rp.ts';
+import { TOTP_PERIOD_MS, freshTotpStep } from '../../helpers/totp.ts';
 
 const PASSWORD = 'factor-enrolment-password-1';
-const PERIOD_MS = TOTP_PERIOD_SECONDS * 1000;
-
-async function freshStep(margin = 12_000): Promise<number> {
-  const left = PERIOD_MS - (Date.now() % PERIOD_MS);
-  if (left < margin) await new Promise((resolve) => setTimeout(resolve, left + 50));
-  return Math.floor(Date.now() / PERIOD_MS) * PERIOD_MS;
-}
+const PERIOD_MS = TOTP_PERIOD_MS;
 
 for (const { kind, skip } of DATABASE_KINDS) {
   describe(`Second factors through the self-service API (${kind})`, { skip }, () => {
@@ -40,7 +35,7 @@ for (const { kind, skip } of DATABASE_KINDS) {
     }
 
     test('set up an authenticator app: QR code, a wrong first code refused, the right one confirms it and brings ten recovery codes', async () => {
-      const stepStart = await freshStep();
+      const stepStart = await freshTotpStep();
       const { user, username, as } = await person();
       assert.deepEqual((await as('GET', '/api/me/factors')).body, { totp: null, recovery_codes: null, passkeys: [] });
 
@@ -85,7 +80,7 @@ for (const { kind, skip } of DATABASE_KINDS) {
     });
 
     test('a confirmed app is not replaced by starting again; removing it needs a code (or a recovery code)', async () => {
-      const stepStart = await freshStep();
+      const stepStart = await freshTotpStep();
       const { as } = await person();
       const { secret } = (await as('POST', '/api/me/factors/totp')).body;
       const { recovery_codes } = (await as('POST', '/api/me/factors/totp/confirm', { code: totpCode(secret, stepStart - PERIOD_MS) })).body;
@@ -107,7 +102,7 @@ for (const { kind, skip } of DATABASE_KINDS) {
     });
 
     test('new recovery codes replace the old set', async () => {
-      const stepStart = await freshStep();
+      const stepStart = await freshTotpStep();
       const { user, as } = await person();
       const { secret } = (await as('POST', '/api/me/factors/totp')).body;
       const first = (await as('POST', '/api/me/factors/totp/confirm', { code: totpCode(secret, stepStart) })).body.recovery_codes;
@@ -119,7 +114,7 @@ for (const { kind, skip } of DATABASE_KINDS) {
     });
 
     test('administrators see what is set up (never a secret) and the help desk resets it; API keys can’t use the self-service routes', async () => {
-      const stepStart = await freshStep();
+      const stepStart = await freshTotpStep();
       const { user, as } = await person();
       const { secret } = (await as('POST', '/api/me/factors/totp')).body;
       await as('POST', '/api/me/factors/totp/confirm', { code: totpCode(secret, stepStart) });

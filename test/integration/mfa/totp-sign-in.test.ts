@@ -5,23 +5,17 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { TOTP_PERIOD_SECONDS, totpCode } from '../../../src/authn/totp.ts';
+import { totpCode } from '../../../src/authn/totp.ts';
 import { LOCKOUT_THRESHOLD } from '../../../src/directory/users.ts';
 import { Browser, parseForms } from '../../helpers/browser.ts';
 import { DATABASE_KINDS } from '../../helpers/databases.ts';
 import { type TestGatehouse, startGatehouse } from '../../helpers/gatehouse.ts';
 import { browse, client, discover, startAuthorization } from '../../helpers/rp.ts';
+import { TOTP_PERIOD_MS, freshTotpStep } from '../../helpers/totp.ts';
 
 const PASSWORD = 'second-factor-password-1';
 const REDIRECT = 'https://mfa-app.example.test/callback';
-const PERIOD_MS = TOTP_PERIOD_SECONDS * 1000;
-
-/** Waits (at most a few seconds) until `margin` ms of the current 30-second step remain, so that steps S-1..S+1 stay valid. */
-async function freshStep(margin = 12_000): Promise<number> {
-  const left = PERIOD_MS - (Date.now() % PERIOD_MS);
-  if (left < margin) await new Promise((resolve) => setTimeout(resolve, left + 50));
-  return Math.floor(Date.now() / PERIOD_MS) * PERIOD_MS;
-}
+const PERIOD_MS = TOTP_PERIOD_MS;
 
 for (const { kind, skip } of DATABASE_KINDS) {
   describe(`Sign-in with an authenticator app as second factor (${kind})`, { skip }, () => {
@@ -64,7 +58,7 @@ for (const { kind, skip } of DATABASE_KINDS) {
     }
 
     test('a right password leads to the code page; the right code signs in with amr pwd, otp, mfa', async () => {
-      const stepStart = await freshStep();
+      const stepStart = await freshTotpStep();
       const { username, secret } = await enrolled(stepStart);
       const other = await enrolled(stepStart);
       const { start, browser, page } = await afterPassword(username);
@@ -88,7 +82,7 @@ for (const { kind, skip } of DATABASE_KINDS) {
     });
 
     test('a code is accepted once: the same code in a second sign-in is refused, the next step’s code is not', async () => {
-      const stepStart = await freshStep();
+      const stepStart = await freshTotpStep();
       const { username, secret } = await enrolled(stepStart);
       const first = await afterPassword(username);
       assert.ok((await submitCode(first.browser, first.page, totpCode(secret, stepStart))).callbackUrl);
@@ -112,7 +106,7 @@ for (const { kind, skip } of DATABASE_KINDS) {
     });
 
     test('wrong codes count toward the lockout, and a right password in between does not reset the count', async () => {
-      const stepStart = await freshStep();
+      const stepStart = await freshTotpStep();
       const { user, username, secret } = await enrolled(stepStart);
       let attempts = 0;
       // Password right, then one wrong code, over and over: every round costs tries.
@@ -133,7 +127,7 @@ for (const { kind, skip } of DATABASE_KINDS) {
     });
 
     test('the right code on a locked account is refused, and an unlocked account signs in again', async () => {
-      const stepStart = await freshStep();
+      const stepStart = await freshTotpStep();
       const { user, username, secret } = await enrolled(stepStart);
       const { browser, page } = await afterPassword(username);
       for (let i = 0; i < LOCKOUT_THRESHOLD; i++) await submitCode(browser, page, '123456');
@@ -148,7 +142,7 @@ for (const { kind, skip } of DATABASE_KINDS) {
     });
 
     test('a recovery code works once, says how many are left, and its sign-in reaches the app', async () => {
-      const stepStart = await freshStep();
+      const stepStart = await freshTotpStep();
       const { user, username } = await enrolled(stepStart);
       const codes = await gatehouse.runtime.factors.regenerateRecoveryCodes(user.id);
       const { start, browser, page } = await afterPassword(username);
@@ -173,7 +167,7 @@ for (const { kind, skip } of DATABASE_KINDS) {
     });
 
     test('the code form needs its CSRF token, and the step can’t be reached without a right password first', async () => {
-      const stepStart = await freshStep();
+      const stepStart = await freshTotpStep();
       const { username, secret } = await enrolled(stepStart);
       const { browser, page } = await afterPassword(username);
       const forged = await submitCode(browser, page, totpCode(secret, stepStart), 'forged');

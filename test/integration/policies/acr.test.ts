@@ -7,21 +7,16 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { ACR_MFA, ACR_PAPE_MFA, ACR_SINGLE_FACTOR } from '../../../src/authn/policies.ts';
-import { TOTP_PERIOD_SECONDS, totpCode } from '../../../src/authn/totp.ts';
+import { totpCode } from '../../../src/authn/totp.ts';
 import { Browser, parseForms } from '../../helpers/browser.ts';
 import { DATABASE_KINDS } from '../../helpers/databases.ts';
 import { type TestGatehouse, startGatehouse } from '../../helpers/gatehouse.ts';
 import { browse, client, discover, startAuthorization } from '../../helpers/rp.ts';
+import { TOTP_PERIOD_MS, freshTotpStep } from '../../helpers/totp.ts';
 
 const PASSWORD = 'acr-test-password-1';
 const REDIRECT = 'https://acr-app.example.test/callback';
-const PERIOD_MS = TOTP_PERIOD_SECONDS * 1000;
-
-async function freshStep(margin = 12_000): Promise<number> {
-  const left = PERIOD_MS - (Date.now() % PERIOD_MS);
-  if (left < margin) await new Promise((resolve) => setTimeout(resolve, left + 50));
-  return Math.floor(Date.now() / PERIOD_MS) * PERIOD_MS;
-}
+const PERIOD_MS = TOTP_PERIOD_MS;
 
 for (const { kind, skip } of DATABASE_KINDS) {
   describe(`acr_values and max_age ask for more than a silent single sign-on (${kind})`, { skip }, () => {
@@ -54,7 +49,7 @@ for (const { kind, skip } of DATABASE_KINDS) {
       assert.equal(claims?.acr, ACR_SINGLE_FACTOR);
       assert.deepEqual(claims?.amr, ['pwd']);
 
-      const stepStart = await freshStep();
+      const stepStart = await freshTotpStep();
       const ada = await gatehouse.directory.users.get('ada');
       const { secret } = await gatehouse.runtime.factors.beginTotp(ada.id, { issuer: 'Gatehouse', account: 'ada' });
       await gatehouse.runtime.factors.confirmTotp(ada.id, totpCode(secret, stepStart - PERIOD_MS));

@@ -9,26 +9,20 @@
 import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
 import { after, before, describe, test } from 'node:test';
-import { TOTP_PERIOD_SECONDS, totpCode } from '../../../src/authn/totp.ts';
+import { totpCode } from '../../../src/authn/totp.ts';
 import { startServer } from '../../../src/http/server.ts';
 import { type Runtime, openRuntime } from '../../../src/runtime.ts';
 import { Browser, parseForms, storeSetCookies } from '../../helpers/browser.ts';
 import { DATABASE_KINDS, freshConfig } from '../../helpers/databases.ts';
 import { freePort } from '../../helpers/net.ts';
 import { browse, client, discover, startAuthorization } from '../../helpers/rp.ts';
+import { TOTP_PERIOD_MS, freshTotpStep } from '../../helpers/totp.ts';
 
 const PASSWORD = 'policy-test-password-1';
 const WIKI = 'https://wiki.example.test/callback';
 const PAYROLL = 'https://payroll.example.test/callback';
-const PERIOD_MS = TOTP_PERIOD_SECONDS * 1000;
+const PERIOD_MS = TOTP_PERIOD_MS;
 const DAY_MS = 86_400_000;
-
-/** Waits (at most a few seconds) until `margin` ms of the current 30-second step remain. */
-async function freshStep(margin = 12_000): Promise<number> {
-  const left = PERIOD_MS - (Date.now() % PERIOD_MS);
-  if (left < margin) await new Promise((resolve) => setTimeout(resolve, left + 50));
-  return Math.floor(Date.now() / PERIOD_MS) * PERIOD_MS;
-}
 
 /** A browser whose connections come from another loopback address (127.0.0.x), for the CIDR conditions. */
 class BrowserAt extends Browser {
@@ -127,7 +121,7 @@ for (const { kind, skip } of DATABASE_KINDS) {
       const first = await signInTo(wiki, WIKI, 'fay', browser);
       assert.ok(first.callbackUrl, first.page?.html.slice(0, 300) ?? '');
       assert.deepEqual((await codeToTokens(wiki, first.start, first.callbackUrl)).claims()?.amr, ['pwd']);
-      const stepStart = await freshStep();
+      const stepStart = await freshTotpStep();
       const fay = await runtime.directory.users.get('fay');
       const { secret } = await runtime.factors.beginTotp(fay.id, { issuer: 'Gatehouse', account: 'fay' });
       await runtime.factors.confirmTotp(fay.id, totpCode(secret, stepStart - PERIOD_MS));
@@ -206,7 +200,7 @@ for (const { kind, skip } of DATABASE_KINDS) {
       assert.ok(sneaky.page, 'postponing after the deadline is refused');
       assert.match(sneaky.page.html, /must be set up now/);
 
-      const stepStart = await freshStep();
+      const stepStart = await freshTotpStep();
       const wrong = await submit(browser, page, '/enrol-totp', { code: '000000' }, PAYROLL);
       assert.ok(wrong.page);
       assert.match(wrong.page.html, /That code is not right/);
