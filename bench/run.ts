@@ -61,6 +61,9 @@ type OptionName = keyof typeof OPTION_SPECS;
 
 const ROW_KEYS = ['discovery', 'jwks', 'token-code', 'token-refresh', 'userinfo', 'introspection', 'signin', 'signin-totp'] as const;
 type RowKey = (typeof ROW_KEYS)[number];
+/** Issue 14's goals: Gatehouse on durable SQLite against the in-memory reference, in one run. */
+const TOKEN_RATIO_GOAL = 0.9;
+const SIGN_IN_RATIO_GOAL = 0.9;
 const SECTIONS = [...ROW_KEYS, 'interference', 'argon2', 'reference', 'bare-http', 'postgres'] as const;
 
 interface Options {
@@ -584,7 +587,7 @@ async function main(): Promise<number> {
       else {
         const value = ours.rps / theirs.rps;
         const cpuRatio = ours.cpuPerRequest && theirs.cpuPerRequest ? `; by CPU per request ${(theirs.cpuPerRequest / ours.cpuPerRequest).toFixed(2)}` : '';
-        goals.push(`- ${value >= 0.7 ? 'PASS' : 'FAIL'} ${row.label}: SQLite/reference ${value.toFixed(2)} req/s (goal ≥ 0.70)${cpuRatio}${disturbed(ours, theirs)}`);
+        goals.push(`- ${value >= TOKEN_RATIO_GOAL ? 'PASS' : 'FAIL'} ${row.label}: SQLite/reference ${value.toFixed(2)} req/s (goal ≥ ${TOKEN_RATIO_GOAL.toFixed(2)})${cpuRatio}${disturbed(ours, theirs)}`);
       }
     }
   }
@@ -602,13 +605,16 @@ async function main(): Promise<number> {
       }
     }
   }
-  if (argon2 && signIn) {
-    const share = signIn.rps / argon2.rps;
+  if (signIn && referenceSignIn) {
+    // Issue 14 restated issue 2's goal as a ratio: the reference runs the same argon2id verify, and on this
+    // machine even it stays far below the capacity measured alone (the load generator shares the CPUs).
+    const ratio = signIn.rps / referenceSignIn.rps;
+    const share = argon2 ? `; ${formatNumber((100 * signIn.rps) / argon2.rps, 0)}% of argon2 capacity (reference ${formatNumber((100 * referenceSignIn.rps) / argon2.rps, 0)}%)` : '';
+    const cpuRatio = signIn.cpuPerRequest && referenceSignIn.cpuPerRequest ? `; by CPU per sign-in ${(referenceSignIn.cpuPerRequest / signIn.cpuPerRequest).toFixed(2)}` : '';
     goals.push(
-      signIn.failed
-        ? '- FAIL sign-ins/s vs argon2 capacity: sign-ins errored'
-        : `- ${share >= 0.75 ? 'PASS' : 'FAIL'} sign-ins/s ${formatNumber(100 * share, 0)}% of argon2 capacity (goal ≥ 75%)` +
-            `${referenceSignIn && !referenceSignIn.failed ? `; the bare oidc-provider reference: ${formatNumber((100 * referenceSignIn.rps) / argon2.rps, 0)}%` : ''}${disturbed(signIn, argon2)}`,
+      signIn.failed || referenceSignIn.failed
+        ? '- FAIL password sign-ins: errors, no ratio'
+        : `- ${ratio >= SIGN_IN_RATIO_GOAL ? 'PASS' : 'FAIL'} password sign-ins/s: SQLite/reference ${ratio.toFixed(2)} (goal ≥ ${SIGN_IN_RATIO_GOAL.toFixed(2)})${cpuRatio}${share}${disturbed(signIn, referenceSignIn)}`,
     );
   }
   if (goals.length) out.push('Goals:', ...goals, '');
