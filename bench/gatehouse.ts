@@ -108,7 +108,9 @@ export const signInLoad = (target: Target, options: { concurrency: number; durat
  * code is accepted once): they share the bench user's password hash, set directly, so that setting
  * them up costs one argon2 hash instead of one each.
  */
-const TOTP_USERS = 3000;
+// Set by the orchestrator: 0 unless the password + TOTP row runs, so other runs (and their profiles)
+// don't start with 3000 enrolments.
+const TOTP_USERS = Number(process.env.BENCH_TOTP_USERS ?? 3000);
 async function enrolTotpUsers(runtime: Runtime): Promise<{ username: string; secret: string }[]> {
   const { db } = runtime.storage;
   const template = await db.selectFrom('users').select('password_hash').where('username', '=', BENCH_USER.username).executeTakeFirstOrThrow();

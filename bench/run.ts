@@ -459,6 +459,7 @@ async function main(): Promise<number> {
   let interferenceResult: Interference | undefined;
   let argon2Result: Argon2Result | undefined;
   let busy: number | undefined;
+  process.env.BENCH_TOTP_USERS = options.sections.has('signin-totp') ? '3000' : '0';
   const needServers = rows.length > 0 || options.sections.has('interference');
   try {
     if (!needServers) progress('no rows to measure on the servers');
