@@ -13,7 +13,8 @@ declare module 'autocannon' {
   }
 
   interface AutocannonOptions {
-    url: string;
+    /** Several URLs: connection i goes to url[i % url.length]. */
+    url: string | string[];
     connections?: number;
     /** Seconds; ignored when amount is set. */
     duration?: number;

@@ -34,26 +34,14 @@ async function serve(kind: DatabaseKind): Promise<{ info: TargetInfo; close(): P
   const { config, cleanup } = await freshConfig(kind, { issuer, port, host: '127.0.0.1' });
   const runtime = await openRuntime(config);
   try {
-    const { users, apps } = runtime.directory;
-    await users.create({ username: BENCH_USER.username, email: BENCH_USER.email, firstname: 'Bench', lastname: 'User', password: BENCH_USER.password });
-    const { app, clientSecret } = await apps.create({
-      label: 'Bench app',
-      redirect_uris: [REDIRECT_URI],
-      auth_method: 'client_secret_basic',
-      refresh_token: true,
-      scopes: ['email', 'profile'],
-      groups_claim: 'groups',
-    });
-    if (!clientSecret) throw new Error('a confidential app has a secret');
-    await apps.bind(app.id, 'All Users');
+    const client = await seedBenchData(runtime);
     const totpUsers = await enrolTotpUsers(runtime);
     const server = await startServer(runtime, { logLevel: 'warn' });
     return {
       info: {
         name: `Gatehouse (${kind === 'sqlite' ? 'SQLite' : 'PostgreSQL'})`,
         issuer: server.url,
-        clientId: app.client_id,
-        clientSecret,
+        ...client,
         redirectUri: REDIRECT_URI,
         username: BENCH_USER.username,
         password: BENCH_USER.password,
@@ -71,6 +59,23 @@ async function serve(kind: DatabaseKind): Promise<{ info: TargetInfo; close(): P
     await cleanup();
     throw error;
   }
+}
+
+/** The bench user and the bench app (confidential, refresh grant, bound to All Users): what every Gatehouse column is driven with. */
+export async function seedBenchData(runtime: Runtime): Promise<{ clientId: string; clientSecret: string }> {
+  const { users, apps } = runtime.directory;
+  await users.create({ username: BENCH_USER.username, email: BENCH_USER.email, firstname: 'Bench', lastname: 'User', password: BENCH_USER.password });
+  const { app, clientSecret } = await apps.create({
+    label: 'Bench app',
+    redirect_uris: [REDIRECT_URI],
+    auth_method: 'client_secret_basic',
+    refresh_token: true,
+    scopes: ['email', 'profile'],
+    groups_claim: 'groups',
+  });
+  if (!clientSecret) throw new Error('a confidential app has a secret');
+  await apps.bind(app.id, 'All Users');
+  return { clientId: app.client_id, clientSecret };
 }
 
 export function startGatehouse(kind: DatabaseKind, execArgv: string[] = []): Promise<ChildServer> {

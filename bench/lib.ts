@@ -132,6 +132,11 @@ export interface TargetInfo {
   scope: string;
   /** People with an authenticator app (Gatehouse only), each usable once per TOTP step: the "password + TOTP" row. */
   totpUsers?: { username: string; secret: string }[];
+  /**
+   * Several nodes behind one issuer: the origins autocannon spreads its connections over (round
+   * robin, connection by connection). Unset, everything goes to the issuer's origin.
+   */
+  origins?: string[];
 }
 
 export interface Target extends TargetInfo {
@@ -481,6 +486,8 @@ export interface LoadSpec {
   connections: number;
   durationMs?: number;
   amount?: number;
+  /** Spread the connections over these origins (several nodes) instead of the url's own; the path stays the url's. */
+  origins?: string[] | undefined;
   /** The server's CPU clock, to book its CPU time per request. */
   cpu?: () => Promise<number>;
 }
@@ -516,7 +523,7 @@ function autocannonOnce(spec: LoadSpec): Promise<Sample> {
   return new Promise((resolve, reject) => {
     const instance = autocannon(
       {
-        url: url.origin,
+        url: spec.origins?.length ? spec.origins.map((origin) => assertLoopback(origin).origin) : url.origin,
         connections: spec.amount ? Math.min(spec.connections, spec.amount) : spec.connections,
         sampleInt: 100,
         timeout: 10,
@@ -717,7 +724,7 @@ export function startChild(module: URL, args: string[], options: { execArgv?: st
 }
 
 /** The child side: start the server, report, and shut it down when told to (or when the parent goes). */
-export async function serveInChild(start: () => Promise<{ info: TargetInfo; close(): Promise<void> }>): Promise<void> {
+export async function serveInChild(start: () => Promise<{ info: TargetInfo; close(): Promise<void>; cpuMs?: () => number }>): Promise<void> {
   const send = process.send?.bind(process);
   if (!send) throw new Error('this module is started by bench/run.ts');
   let server: Awaited<ReturnType<typeof start>>;
@@ -740,8 +747,9 @@ export async function serveInChild(start: () => Promise<{ info: TargetInfo; clos
   process.on('message', (message: { type?: string }) => {
     if (message.type === 'close') void shutdown();
     if (message.type === 'cpu') {
+      // A server of several processes counts them all itself; else this process is the server.
       const usage = process.cpuUsage();
-      send({ type: 'cpu', ms: (usage.user + usage.system) / 1000 });
+      send({ type: 'cpu', ms: server.cpuMs ? server.cpuMs() : (usage.user + usage.system) / 1000 });
     }
   });
   process.on('disconnect', () => void shutdown());

@@ -40,6 +40,7 @@ import {
   summarize,
 } from './lib.ts';
 import { startReference } from './reference.ts';
+import { startScaledGatehouse } from './scale-out.ts';
 import { startStaticReference } from './static-reference.ts';
 
 // ---------------------------------------------------------------------------------------------
@@ -64,7 +65,14 @@ type RowKey = (typeof ROW_KEYS)[number];
 /** Issue 14's goals: Gatehouse on durable SQLite against the in-memory reference, in one run. */
 const TOKEN_RATIO_GOAL = 0.9;
 const SIGN_IN_RATIO_GOAL = 0.9;
-const SECTIONS = [...ROW_KEYS, 'interference', 'argon2', 'reference', 'bare-http', 'postgres'] as const;
+const SECTIONS = [...ROW_KEYS, 'interference', 'argon2', 'reference', 'bare-http', 'postgres', 'workers', 'nodes'] as const;
+
+/** Processes of the `workers` and `nodes` columns (this machine has 2 CPUs). */
+const SCALE_PROCESSES = 2;
+/** The rows the several-process columns run, and the goal for 2 workers over 1 on the token rows. */
+const SCALE_ROWS: readonly RowKey[] = ['token-code', 'token-refresh', 'userinfo', 'introspection'];
+const WORKERS_GOAL_ROWS: readonly RowKey[] = ['token-code', 'token-refresh'];
+const WORKERS_GOAL = 1.3;
 
 interface Options {
   durationMs: number;
@@ -138,6 +146,7 @@ const tokenEndpoint = (target: Target) => ({
   url: target.endpoints.token,
   method: 'POST' as const,
   headers: { ...FORM, authorization: target.basic },
+  origins: target.origins,
   cpu: target.cpuMs,
 });
 
@@ -214,6 +223,7 @@ const ROWS: RowDef[] = [
         method: 'GET',
         next: () => ({ headers: { authorization: `Bearer ${next()}` } }),
         check: expect200('"sub"'),
+        origins: target.origins,
         connections: o.connections,
         durationMs: o.durationMs,
         cpu: target.cpuMs,
@@ -233,6 +243,7 @@ const ROWS: RowDef[] = [
         headers: { ...FORM, authorization: target.basic },
         next: () => ({ body: new URLSearchParams({ token: next() }).toString() }),
         check: expect200('"active":true'),
+        origins: target.origins,
         connections: o.connections,
         durationMs: o.durationMs,
         cpu: target.cpuMs,
@@ -280,6 +291,8 @@ interface Column {
   reference: boolean;
   /** The bare node:http server: only the discovery and JWKS rows. */
   bareHttp?: boolean;
+  /** Several Gatehouse processes (workers, nodes): only SCALE_ROWS, reported beside the one-process column named `baseline`. */
+  scale?: { baseline: string; ratioLabel: string; goal?: number };
   server: ChildServer;
   target: Target;
   minter: Minter;
@@ -445,6 +458,60 @@ function mainTable(columns: Column[]): string {
   return `${table}\n\nOther processes' share of the CPUs during each measurement (* marks more than ${percent(NOISY)}): ${loads.join('; ')}.`;
 }
 
+/**
+ * The several-process columns beside the one process they multiply: req/s of both, the latency
+ * and CPU per request of the several (all their processes added up), and the throughput ratio.
+ */
+function scaleTable(columns: Column[]): string | undefined {
+  const scaled = columns.filter((c) => c.scale && c.results.size);
+  if (!scaled.length) return undefined;
+  const header = ['row'];
+  for (const column of scaled) header.push(`${column.scale?.baseline} req/s`, `${column.name} req/s`, 'p50 ms', 'p99 ms', 'CPU ms/req', column.scale?.ratioLabel ?? '');
+  const rps = (r: RowResult | undefined) => (!r ? '' : r.failed ? `ERROR ${r.failed}/${r.requests}` : `${formatNumber(r.rps)}${(r.otherLoad ?? 0) > NOISY ? '*' : ''}`);
+  const rows: string[][] = [];
+  for (const row of ROWS) {
+    if (!scaled.some((c) => c.results.has(row.key))) continue;
+    const line = [row.label];
+    for (const column of scaled) {
+      const one = columns.find((c) => c.name === column.scale?.baseline)?.results.get(row.key);
+      const several = column.results.get(row.key);
+      line.push(rps(one), rps(several));
+      if (!several || several.failed) line.push('', '', '', '');
+      else line.push(formatMs(several.p50), formatMs(several.p99), several.cpuPerRequest === undefined ? '' : formatMs(several.cpuPerRequest), ratio(several, one, (r) => r.rps));
+    }
+    rows.push(line);
+  }
+  const notes = scaled.map((c) =>
+    c.scale?.baseline === 'SQLite'
+      ? `${c.name}: \`gatehouse serve --workers ${SCALE_PROCESSES}\` (node:cluster, one port) on one SQLite file`
+      : `${c.name}: ${SCALE_PROCESSES} \`gatehouse serve\` processes on one database with one issuer; the load generator spreads its connections over their ports`,
+  );
+  return `Several processes (CPU ms/req adds up all of them; * marks more than ${percent(NOISY)} other load):\n\n${markdownTable(header, rows, header.map((_, i) => i > 0))}\n\n${notes.map((n) => `- ${n}`).join('\n')}`;
+}
+
+/** PASS/FAIL of the several-process columns that have a goal (2 workers over 1 on the token rows). */
+function scaleGoals(columns: Column[]): string[] {
+  const goals: string[] = [];
+  for (const column of columns) {
+    const goal = column.scale?.goal;
+    const baseline = columns.find((c) => c.name === column.scale?.baseline);
+    if (goal === undefined || !baseline) continue;
+    for (const key of WORKERS_GOAL_ROWS) {
+      const several = column.results.get(key);
+      const one = baseline.results.get(key);
+      const label = ROWS.find((r) => r.key === key)?.label ?? key;
+      if (!several || !one) continue;
+      if (several.failed || one.failed) goals.push(`- FAIL ${label}: ${column.name} / ${baseline.name} — errors, no ratio`);
+      else {
+        const value = several.rps / one.rps;
+        const cpu = several.cpuPerRequest && one.cpuPerRequest ? `; CPU per request ${formatMs(several.cpuPerRequest)} against ${formatMs(one.cpuPerRequest)} ms` : '';
+        goals.push(`- ${value >= goal ? 'PASS' : 'FAIL'} ${label}: ${column.name} / ${baseline.name} ${value.toFixed(2)} req/s (goal ≥ ${goal.toFixed(2)})${cpu}${disturbed(several, one)}`);
+      }
+    }
+  }
+  return goals;
+}
+
 async function main(): Promise<number> {
   const options = parseOptions();
   const poolSize = threadPoolSize();
@@ -467,7 +534,8 @@ async function main(): Promise<number> {
       progress('starting Gatehouse (SQLite)');
       columns.push(await openColumn('SQLite', false, startGatehouse('sqlite', profileArgs('gatehouse-sqlite'))));
     }
-    if (needServers && options.databaseUrl && options.sections.has('postgres')) {
+    // The nodes column is compared with one PostgreSQL node: it brings that column along.
+    if (needServers && options.databaseUrl && (options.sections.has('postgres') || options.sections.has('nodes'))) {
       progress(', Gatehouse (PostgreSQL)');
       columns.push(await openColumn('PostgreSQL', false, startGatehouse('postgres', profileArgs('gatehouse-postgres'))));
     }
@@ -480,6 +548,17 @@ async function main(): Promise<number> {
       progress(', a bare node:http server with the same discovery and JWKS bytes');
       columns.push(await openBareHttpColumn(gatehouse, profileArgs('bare-http')));
     }
+    const scaleRows = rows.some((row) => SCALE_ROWS.includes(row.key));
+    if (scaleRows && options.sections.has('workers')) {
+      progress(`, gatehouse serve --workers ${SCALE_PROCESSES} (SQLite)`);
+      const column = await openColumn(`SQLite, ${SCALE_PROCESSES} workers`, false, startScaledGatehouse('workers', SCALE_PROCESSES, profileArgs('gatehouse-workers')));
+      columns.push({ ...column, scale: { baseline: 'SQLite', ratioLabel: `${SCALE_PROCESSES} workers / 1`, goal: WORKERS_GOAL } });
+    }
+    if (scaleRows && options.databaseUrl && options.sections.has('nodes')) {
+      progress(`, ${SCALE_PROCESSES} Gatehouse nodes on one PostgreSQL`);
+      const column = await openColumn(`PostgreSQL, ${SCALE_PROCESSES} nodes`, false, startScaledGatehouse('nodes', SCALE_PROCESSES, profileArgs('gatehouse-nodes')));
+      columns.push({ ...column, scale: { baseline: 'PostgreSQL', ratioLabel: `${SCALE_PROCESSES} nodes / 1` } });
+    }
     busy = await machineBusy(1000);
     progress(`\nmachine busy before the load (other processes): ${busy === undefined ? 'unknown' : `${formatNumber(100 * busy)}%`}\n`);
 
@@ -488,7 +567,9 @@ async function main(): Promise<number> {
     // A compared row alternates between the servers in rounds (A B, B A, A B, …), each a share of
     // the duration, and adds the rounds up: a change in background load then hits both alike.
     for (const row of rows) {
-      const participants = columns.filter((column) => (column.bareHttp ? row.againstBareHttp : !column.reference || row.compared));
+      const participants = columns.filter((column) =>
+        column.scale ? SCALE_ROWS.includes(row.key) : column.bareHttp ? row.againstBareHttp : !column.reference || row.compared,
+      );
       const rounds = participants.length > 1 ? options.rounds : 1;
       const samples = new Map<Column, Sample>();
       for (let round = 0; round < rounds; round++) {
@@ -526,7 +607,9 @@ async function main(): Promise<number> {
     `- Settings: ${settings}`,
     '',
   );
-  if (columns.some((c) => c.results.size)) out.push(mainTable(columns), '');
+  if (columns.some((c) => c.results.size)) out.push(mainTable(columns.filter((c) => !c.scale)), '');
+  const several = scaleTable(columns);
+  if (several) out.push(several, '');
   for (const column of columns) {
     for (const [key, result] of column.results) {
       if (result.failed) {
@@ -618,6 +701,7 @@ async function main(): Promise<number> {
         : `- ${ratio >= SIGN_IN_RATIO_GOAL ? 'PASS' : 'FAIL'} password sign-ins/s: SQLite/reference ${ratio.toFixed(2)} (goal ≥ ${SIGN_IN_RATIO_GOAL.toFixed(2)})${cpuRatio}${share}${disturbed(signIn, referenceSignIn)}`,
     );
   }
+  goals.push(...scaleGoals(columns));
   if (goals.length) out.push('Goals:', ...goals, '');
   process.stdout.write(`\n${out.join('\n')}\n`);
 
