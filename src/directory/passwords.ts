@@ -1,7 +1,9 @@
+import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { type Algorithm, hash, verify } from '@node-rs/argon2';
-import { dictionary } from '@zxcvbn-ts/language-common';
 import { invalid } from './errors.ts';
+
+const requireLazily = createRequire(import.meta.url);
 
 // Algorithm is an ambient const enum, which type stripping can't read: 2 is its Argon2id member.
 const ARGON2ID = 2 as Algorithm;
@@ -81,7 +83,13 @@ export async function hashPassword(password: string): Promise<string> {
  */
 let commonPasswords: ReadonlySet<string> | undefined;
 function commonPasswordSet(): ReadonlySet<string> {
-  commonPasswords ??= new Set(dictionary['passwords-common'].map((password) => password.toLowerCase()));
+  // Loaded on first use, not at import: unpacking the dictionaries costs every CLI command and every
+  // server start about 0.1 s of CPU, and most never set a password.
+  commonPasswords ??= new Set(
+    (requireLazily('@zxcvbn-ts/language-common') as typeof import('@zxcvbn-ts/language-common')).dictionary['passwords-common'].map((password) =>
+      password.toLowerCase(),
+    ),
+  );
   return commonPasswords;
 }
 

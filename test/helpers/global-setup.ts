@@ -230,6 +230,9 @@ async function stopCluster(): Promise<void> {
 }
 
 export async function globalSetup(): Promise<void> {
+  // Each test file is a process of its own that loads much of src/ again; with Node's compile cache
+  // (as bin/gatehouse.js enables for the product) the later ones skip compiling and type stripping.
+  if (!process.env.NODE_DISABLE_COMPILE_CACHE) process.env.NODE_COMPILE_CACHE ??= join(tmpdir(), 'node-compile-cache');
   // The console's browser tests and its static-serving tests need web/dist as the sources are now.
   // GATEHOUSE_TEST_SKIP_WEB_BUILD=1 leaves web/dist alone, for server-only runs while web sources are half-edited.
   if (process.env.GATEHOUSE_TEST_SKIP_WEB_BUILD === '1') log('web build skipped (GATEHOUSE_TEST_SKIP_WEB_BUILD=1)');
