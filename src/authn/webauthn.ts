@@ -1,20 +1,23 @@
 import { randomUUID } from 'node:crypto';
-import {
-  type AuthenticationResponseJSON,
-  type AuthenticatorTransport,
-  generateAuthenticationOptions,
-  generateRegistrationOptions,
-  type PublicKeyCredentialCreationOptionsJSON,
-  type PublicKeyCredentialRequestOptionsJSON,
-  type RegistrationResponseJSON,
-  verifyAuthenticationResponse,
-  verifyRegistrationResponse,
+import type * as SimpleWebAuthn from '@simplewebauthn/server';
+import type {
+  AuthenticationResponseJSON,
+  AuthenticatorTransport,
+  PublicKeyCredentialCreationOptionsJSON,
+  PublicKeyCredentialRequestOptionsJSON,
+  RegistrationResponseJSON,
 } from '@simplewebauthn/server';
-import { isoBase64URL, isoUint8Array } from '@simplewebauthn/server/helpers';
 import type { Kysely, Selectable } from 'kysely';
 import { DomainError } from '../directory/errors.ts';
 import type { Database, WebauthnCredentialsTable } from '../storage/schema.ts';
 import type { Clock } from './factors.ts';
+
+/**
+ * The WebAuthn library, loaded at the first ceremony: with its ASN.1 and X.509 stack it is about
+ * 250 modules, which no token request needs and every server start used to load.
+ */
+let library: Promise<[typeof import('@simplewebauthn/server'), typeof import('@simplewebauthn/server/helpers')]> | undefined;
+const webAuthnLibrary = () => (library ??= Promise.all([import('@simplewebauthn/server'), import('@simplewebauthn/server/helpers')]));
 
 /** How long a ceremony's challenge can be answered: the browser's own timeout is 60 s. */
 const CHALLENGE_TTL_MS = 5 * 60_000;
@@ -121,6 +124,7 @@ export function createWebAuthn(db: Kysely<Database>, issuer: string, clock: Cloc
      */
     async registrationOptions(user: { id: string; username: string; displayname?: string | null }, rpName: string): Promise<PublicKeyCredentialCreationOptionsJSON> {
       const existing = await credentialsOf(user.id);
+      const [{ generateRegistrationOptions }, { isoUint8Array }] = await webAuthnLibrary();
       const options = await generateRegistrationOptions({
         rpName,
         rpID: rp.id,
@@ -141,7 +145,8 @@ export function createWebAuthn(db: Kysely<Database>, issuer: string, clock: Cloc
       const label = checkName(name);
       const challenge = await takeChallenge(challengeKeys.registration(userId));
       if (!challenge || challenge.user_id !== userId) throw new DomainError('passkey.no_challenge', 409, 'Start adding a security key or passkey first (its options have expired or were used).');
-      let verification: Awaited<ReturnType<typeof verifyRegistrationResponse>>;
+      const [{ verifyRegistrationResponse }, { isoBase64URL }] = await webAuthnLibrary();
+      let verification: Awaited<ReturnType<typeof SimpleWebAuthn.verifyRegistrationResponse>>;
       try {
         verification = await verifyRegistrationResponse({ response, expectedChallenge: challenge.challenge, expectedOrigin: rp.origin, expectedRPID: rp.id, requireUserVerification: false });
       } catch {
@@ -193,6 +198,7 @@ export function createWebAuthn(db: Kysely<Database>, issuer: string, clock: Cloc
      */
     async authenticationOptions(key: string, options: { userId?: string; userVerification: 'required' | 'preferred' }): Promise<PublicKeyCredentialRequestOptionsJSON> {
       const allowCredentials = options.userId ? (await credentialsOf(options.userId)).map(descriptor) : [];
+      const [{ generateAuthenticationOptions }] = await webAuthnLibrary();
       const generated = await generateAuthenticationOptions({ rpID: rp.id, allowCredentials, userVerification: options.userVerification });
       await putChallenge(key, generated.challenge, options.userId ?? null);
       return generated;
@@ -213,10 +219,11 @@ export function createWebAuthn(db: Kysely<Database>, issuer: string, clock: Cloc
       if (!row) return { ok: false, reason: 'unknown_credential' };
       if (options.userId && row.user_id !== options.userId) return { ok: false, reason: 'other_person', userId: options.userId };
       // A discoverable credential names its person too: it must be the credential's.
+      const [{ verifyAuthenticationResponse }, { isoBase64URL, isoUint8Array }] = await webAuthnLibrary();
       const userHandle = response.response?.userHandle;
       if (userHandle && isoUint8Array.toUTF8String(isoBase64URL.toBuffer(userHandle)) !== row.user_id) return { ok: false, reason: 'invalid', userId: row.user_id };
       const counter = Number(row.counter);
-      let verification: Awaited<ReturnType<typeof verifyAuthenticationResponse>>;
+      let verification: Awaited<ReturnType<typeof SimpleWebAuthn.verifyAuthenticationResponse>>;
       try {
         verification = await verifyAuthenticationResponse({
           response,

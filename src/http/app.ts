@@ -21,6 +21,7 @@ import { registerInteractionRoutes } from './routes/interactions.ts';
 import { registerWebAuthnRoutes } from './routes/webauthn.ts';
 import { registerScim } from './routes/scim.ts';
 import { type PreparedDocuments, prepareDocuments } from './prepared-documents.ts';
+import { lazyCompilers, rememberCompilers } from './lazy-compilers.ts';
 
 export interface AppOptions {
   /** How often to look for rotated signing keys and changed settings (ms). */
@@ -95,6 +96,7 @@ export async function buildApp(runtime: Runtime, options: AppOptions = {}): Prom
   // and request objects would only be overhead on the hottest paths. Everything else is Fastify's.
   const servePrepared = options.preparedDocuments !== false;
   let handleProtocol: (request: IncomingMessage, response: ServerResponse) => void = () => {};
+  const compilers = lazyCompilers();
   const app = Fastify({
     serverFactory: (fastifyHandler) =>
       createServer((request, response) => {
@@ -124,8 +126,11 @@ export async function buildApp(runtime: Runtime, options: AppOptions = {}): Prom
     },
     routerOptions: { maxParamLength: 200 },
     // Unknown fields are refused, never silently dropped; every error is reported at once.
-    ajv: { customOptions: { removeAdditional: false, allErrors: true, coerceTypes: 'array', strictNumbers: false } },
+    // Schemas are compiled on each route's first use, not all at start-up (lazy-compilers.ts).
+    ajv: { customOptions: { removeAdditional: false, allErrors: true, coerceTypes: 'array', strictNumbers: false }, onCreate: compilers.onAjvCreate },
+    schemaController: { compilersFactory: { buildSerializer: compilers.buildSerializer } },
   });
+  rememberCompilers(app, compilers);
 
   const logServerError = (error: unknown) => app.log.error({ err: error }, 'oidc-provider error');
   // People's sessions and app grants (the portal's Sessions and apps), over whichever provider is current.

@@ -3,7 +3,6 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
 import { CompiledQuery, type DatabaseConnection, type Driver, Kysely, PostgresDialect, SqliteDialect, type SqliteDatabase, type SqliteDialectConfig, SqliteDriver } from 'kysely';
-import pg from 'pg';
 import { migrate } from './migrate.ts';
 import { numberPlaceholders, type WriteFn } from './read.ts';
 import type { Database } from './schema.ts';
@@ -59,8 +58,6 @@ export interface StorageOptions {
   databaseUrl?: string | undefined;
 }
 
-// int8 (bigint) columns hold epoch seconds; they fit a JS number, so parse them as one.
-pg.types.setTypeParser(20, (value: string) => Number(value));
 
 /**
  * Transactions take SQLite's write lock when they begin (BEGIN IMMEDIATE, which waits through the
@@ -199,6 +196,10 @@ function groupCommit(db: Kysely<Database>, database: DatabaseSync, cached: Retur
 export async function openStorage(options: StorageOptions): Promise<Storage> {
   let storage: Storage;
   if (options.databaseUrl) {
+    // Loaded only for PostgreSQL: a SQLite installation never needs the driver.
+    const { default: pg } = await import('pg');
+    // int8 (bigint) columns hold epoch seconds; they fit a JS number, so parse them as one.
+    pg.types.setTypeParser(20, (value: string) => Number(value));
     const pool = new pg.Pool({ connectionString: options.databaseUrl, max: 10 });
     // An idle connection dropped by the server (restart, failover) must not take the process down;
     // the pool replaces it on next use.

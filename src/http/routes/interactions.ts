@@ -7,7 +7,6 @@ import type { AppRow } from '../../directory/apps.ts';
 import { CONSOLE_CLIENT_ID } from '../../directory/console-app.ts';
 import type { Directory } from '../../directory/index.ts';
 import { deriveKey, seal, unseal } from '../../oidc/secret-key.ts';
-import QRCode from 'qrcode';
 import { MFA_POSTPONED_RESULT, POLICY_REQUIREMENT } from '../../oidc/provider.ts';
 import type { PolicyRequirement } from '../../authn/policies.ts';
 import { mfaEnrolmentPage, recoveryCodesIssuedPage } from '../../oidc/views.ts';
@@ -17,6 +16,9 @@ import type { FactorStore } from '../../authn/factors.ts';
 import { looksLikeRecoveryCode } from '../../authn/recovery-codes.ts';
 import type { Federation } from './federation.ts';
 import { createWindowLimiter } from '../plugins/rate-limit.ts';
+
+/** The QR code library (about 60 modules), loaded when a QR code is first drawn, not at every start. */
+const qrCode = async () => (await import('qrcode')).default;
 
 const GENERIC_FAILURE = 'The username or password is incorrect, or the account cannot sign in right now.';
 
@@ -187,7 +189,7 @@ export function registerInteractionRoutes(app: FastifyInstance, deps: Interactio
       await deps.provider().interactionResult(request.raw, reply.raw, { [POLICY_ENROLMENT]: sealed }, { mergeWithLastSubmission: false });
     }
     const { secret, uri } = JSON.parse(unseal(enrolmentKey, sealed as string)) as { secret: string; uri: string };
-    const qrSvg = await QRCode.toString(uri, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 });
+    const qrSvg = await (await qrCode()).toString(uri, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 });
     return sendPage(
       reply,
       status,

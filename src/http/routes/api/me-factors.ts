@@ -1,5 +1,4 @@
 import type { FastifyInstance } from 'fastify';
-import QRCode from 'qrcode';
 import type { AuthenticationResponseJSON, RegistrationResponseJSON } from '@simplewebauthn/server';
 import type { FactorStore } from '../../../authn/factors.ts';
 import { type WebAuthn, challengeKeys } from '../../../authn/webauthn.ts';
@@ -8,6 +7,9 @@ import { DomainError } from '../../../directory/errors.ts';
 import type { Directory } from '../../../directory/index.ts';
 import { type ApiAuthenticator, assertMayActOn, principalOf, selfOf } from '../../plugins/api-auth.ts';
 import { errorResponses, idParams, ref } from './schemas.ts';
+
+/** The QR code library (about 60 modules), loaded when a QR code is first drawn, not at every start. */
+const qrCode = async () => (await import('qrcode')).default;
 
 const dateOrNull = { anyOf: [{ type: 'string', format: 'date-time' }, { type: 'null' }] } as const;
 
@@ -130,7 +132,7 @@ export function registerFactorRoutes(app: FastifyInstance, directory: Directory,
       const { user } = selfOf(request);
       const settings = await directory.settings.get();
       const enrolment = await factors.beginTotp(user.id, { issuer: settings.organisation_name, account: user.username });
-      const qr_svg = await QRCode.toString(enrolment.uri, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 });
+      const qr_svg = await (await qrCode()).toString(enrolment.uri, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 });
       return reply.status(201).send({ ...enrolment, qr_svg });
     },
   );
