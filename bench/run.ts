@@ -3,7 +3,7 @@
  * same work, plus the argon2id ceiling for password sign-ins. See docs/performance.md.
  *
  *   node bench/run.ts [--duration S] [--rounds N] [--connections N] [--batch N] [--signin-concurrency N]
- *                     [--token-rate R] [--rows a,b] [--json FILE] [--profile DIR]
+ *                     [--token-rate R] [--sessions N] [--starts N] [--rows a,b] [--json FILE] [--profile DIR]
  *
  * Each option has an environment variable (BENCH_DURATION, ...); GATEHOUSE_BENCH_DATABASE_URL adds
  * a PostgreSQL column. Exits 1 only when something errored (a failed request counts), not when a
@@ -39,6 +39,8 @@ import {
   runTimed,
   summarize,
 } from './lib.ts';
+import { type FootprintSection, footprintReport, measureFootprint } from './footprint.ts';
+import { LATENCY_KEYS, type LatencyResult, latencyReport, steadyRate } from './latency.ts';
 import { startReference } from './reference.ts';
 import { startScaledGatehouse } from './scale-out.ts';
 import { startStaticReference } from './static-reference.ts';
@@ -53,6 +55,8 @@ const OPTION_SPECS = {
   batch: { env: 'BENCH_BATCH', default: '250', help: 'codes/refresh tokens minted per timed batch (the reference LRU keeps ~1000 entries)' },
   'signin-concurrency': { env: 'BENCH_SIGNIN_CONCURRENCY', default: '', help: 'password sign-ins in flight (default: the thread pool size, as many as argon2 verifies in flight)' },
   'token-rate': { env: 'BENCH_TOKEN_RATE', default: '50', help: 'steady token requests/s for the p99 with/without sign-ins' },
+  sessions: { env: 'BENCH_SESSIONS', default: '100000', help: 'live sessions (each with a grant, an access and a refresh token) for the footprint section' },
+  starts: { env: 'BENCH_STARTS', default: '5', help: 'cold starts of `gatehouse serve` measured by the footprint section' },
   rows: { env: 'BENCH_ROWS', default: '', help: 'comma-separated subset of rows/sections (default: all)' },
   json: { env: 'BENCH_JSON', default: '', help: 'also write the results as JSON to this file' },
   profile: { env: 'BENCH_PROFILE_DIR', default: '', help: 'run the servers with --cpu-prof, writing profiles under this directory' },
@@ -65,7 +69,7 @@ type RowKey = (typeof ROW_KEYS)[number];
 /** Issue 14's goals: Gatehouse on durable SQLite against the in-memory reference, in one run. */
 const TOKEN_RATIO_GOAL = 0.9;
 const SIGN_IN_RATIO_GOAL = 0.9;
-const SECTIONS = [...ROW_KEYS, 'interference', 'argon2', 'reference', 'bare-http', 'postgres', 'workers', 'nodes'] as const;
+const SECTIONS = [...ROW_KEYS, 'interference', 'argon2', 'reference', 'bare-http', 'postgres', 'workers', 'nodes', 'latency', 'footprint'] as const;
 
 /** Processes of the `workers` and `nodes` columns (this machine has 2 CPUs). */
 const SCALE_PROCESSES = 2;
@@ -81,6 +85,8 @@ interface Options {
   batch: number;
   signInConcurrency: number;
   tokenRate: number;
+  sessions: number;
+  starts: number;
   sections: Set<string>;
   json: string | undefined;
   profile: string | undefined;
@@ -120,6 +126,8 @@ function parseOptions(): Options {
     batch: Math.round(positive('batch')),
     signInConcurrency: Math.round(positive('signin-concurrency', threadPoolSize())),
     tokenRate: positive('token-rate'),
+    sessions: Math.round(positive('sessions')),
+    starts: Math.round(positive('starts')),
     sections,
     json: raw('json') || undefined,
     profile: raw('profile') || undefined,
@@ -385,6 +393,28 @@ function disturbed(...results: RowResult[]): string {
   return worst > NOISY ? ` — disturbed: other processes used up to ${percent(worst)} of the CPUs meanwhile` : '';
 }
 
+/** Each token row at a steady open-loop rate of half its maximum from this run (measured first when the row did not run). */
+async function latencySection(sqlite: Column, options: Options): Promise<LatencyResult[]> {
+  const results: LatencyResult[] = [];
+  for (const key of LATENCY_KEYS) {
+    const row = ROWS.find((r) => r.key === key);
+    if (!row) continue;
+    let max = sqlite.results.get(key);
+    const measuredHere = !max || max.failed > 0;
+    if (!max || max.failed) {
+      progress(`  ${row.label} · SQLite, its maximum first … `);
+      max = summarize(await row.run(sqlite.target, sqlite.minter, { ...options, durationMs: Math.min(options.durationMs, 2000) }));
+      progress(`${describe(max)}\n`);
+    }
+    const rate = Math.max(1, max.rps / 2);
+    progress(`  ${row.label} · SQLite at a steady ${formatNumber(rate)}/s (half the maximum) … `);
+    const result = await steadyRate(key, sqlite.target, sqlite.minter, rate, options.durationMs);
+    progress(`${describe(result)}\n`);
+    results.push({ key, label: row.label, maxRps: max.rps, measuredHere, rate, result });
+  }
+  return results;
+}
+
 interface Argon2Result {
   capacity: RowResult;
   signatures: Array<{ inFlight: number; medianMs: number }>;
@@ -527,7 +557,9 @@ async function main(): Promise<number> {
   let argon2Result: Argon2Result | undefined;
   let busy: number | undefined;
   process.env.BENCH_TOTP_USERS = options.sections.has('signin-totp') ? '3000' : '0';
-  const needServers = rows.length > 0 || options.sections.has('interference');
+  let latencyResults: LatencyResult[] | undefined;
+  let footprint: FootprintSection | undefined;
+  const needServers = rows.length > 0 || options.sections.has('interference') || options.sections.has('latency');
   try {
     if (!needServers) progress('no rows to measure on the servers');
     else {
@@ -591,9 +623,12 @@ async function main(): Promise<number> {
     }
     const sqlite = columns[0];
     if (sqlite && options.sections.has('interference')) interferenceResult = await interference(sqlite.target, sqlite.minter, options);
+    if (sqlite && options.sections.has('latency')) latencyResults = await latencySection(sqlite, options);
   } finally {
     for (const column of columns) await closeColumn(column);
   }
+  // With the other servers gone: its own `serve` processes.
+  if (options.sections.has('footprint')) footprint = await measureFootprint({ ...options, progress });
   if (options.sections.has('argon2') && !argon2Result) argon2Result = await measureArgon2(poolSize, options);
   const argon2 = argon2Result?.capacity;
 
@@ -658,6 +693,11 @@ async function main(): Promise<number> {
     );
   }
 
+  const latency = latencyReport(latencyResults ?? []);
+  const footprintLines = footprint ? footprintReport(footprint) : undefined;
+  out.push(...latency.lines, ...(footprintLines?.lines ?? []));
+  if (latency.failed || footprintLines?.failed) failed = true;
+
   // Goals
   const goals: string[] = [];
   const sqliteResults = columns.find((c) => c.name === 'SQLite')?.results;
@@ -701,7 +741,7 @@ async function main(): Promise<number> {
         : `- ${ratio >= SIGN_IN_RATIO_GOAL ? 'PASS' : 'FAIL'} password sign-ins/s: SQLite/reference ${ratio.toFixed(2)} (goal ≥ ${SIGN_IN_RATIO_GOAL.toFixed(2)})${cpuRatio}${share}${disturbed(signIn, referenceSignIn)}`,
     );
   }
-  goals.push(...scaleGoals(columns));
+  goals.push(...scaleGoals(columns), ...latency.goals, ...(footprintLines?.goals ?? []));
   if (goals.length) out.push('Goals:', ...goals, '');
   process.stdout.write(`\n${out.join('\n')}\n`);
 
@@ -715,6 +755,8 @@ async function main(): Promise<number> {
       columns: Object.fromEntries(columns.map((c) => [c.name, plain(c.results)])),
       argon2: argon2Result,
       interference: interferenceResult,
+      latency: latencyResults,
+      footprint,
       goals,
     };
     writeFileSync(options.json, `${JSON.stringify(report, null, 2)}\n`);
