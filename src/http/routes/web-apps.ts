@@ -45,7 +45,18 @@ interface Asset {
 
 function asset(body: Buffer, type: string, immutable: boolean): Asset {
   const compressible = /^(text\/|application\/json|image\/svg)/.test(type) && body.length > 1024;
-  return { body, gzipped: compressible ? gzipSync(body, { level: 9 }) : undefined, type, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`, immutable };
+  // Compressed when first asked for, not at every server start (level 9 over the build takes a while).
+  let gzipped: Buffer | undefined;
+  return {
+    body,
+    get gzipped() {
+      if (compressible) gzipped ??= gzipSync(body, { level: 9 });
+      return gzipped;
+    },
+    type,
+    etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`,
+    immutable,
+  };
 }
 
 function filesUnder(dir: string): string[] {
@@ -64,7 +75,7 @@ interface WebApp {
 
 /**
  * The two web apps are one Vite build (web/vite.config.ts): two pages sharing hashed assets under
- * /assets/. Read, compress and hash every file once at start, then every request is a map look-up.
+ * /assets/. Read and hash every file once at start (compressed on first request), then every request is a map look-up.
  * A page's SPA routes get its index.html, which carries the issuer and client_id the app signs in
  * with (a meta tag, since scripts are 'self' only).
  */
