@@ -724,7 +724,7 @@ export function startChild(module: URL, args: string[], options: { execArgv?: st
 }
 
 /** The child side: start the server, report, and shut it down when told to (or when the parent goes). */
-export async function serveInChild(start: () => Promise<{ info: TargetInfo; close(): Promise<void>; cpuMs?: () => number }>): Promise<void> {
+export async function serveInChild(start: () => Promise<{ info: TargetInfo; /** May resolve to an exit status. */ close(): Promise<unknown>; cpuMs?: () => number }>): Promise<void> {
   const send = process.send?.bind(process);
   if (!send) throw new Error('this module is started by bench/run.ts');
   let server: Awaited<ReturnType<typeof start>>;
@@ -738,10 +738,13 @@ export async function serveInChild(start: () => Promise<{ info: TargetInfo; clos
   const shutdown = async () => {
     if (closing) return;
     closing = true;
+    // close() may ask for another exit status: the parent then shows this process's stderr.
+    let status = 0;
     try {
-      await server.close();
+      const result = await server.close();
+      if (typeof result === 'number') status = result;
     } finally {
-      process.exit(0);
+      process.exit(status);
     }
   };
   process.on('message', (message: { type?: string }) => {

@@ -68,6 +68,9 @@ async function freePorts(count: number): Promise<number[]> {
   return [...ports];
 }
 
+/** Error lines (pino level 50 and up) the servers logged: a failed request's cause. */
+let errorsLogged = 0;
+
 /** `gatehouse serve …` as its own process; resolves once its stdout says it listens. Its output is kept, its stderr passed on. */
 async function startServe(args: string[], env: NodeJS.ProcessEnv, execArgv: string[], ready: RegExp): Promise<ChildProcess> {
   const child = spawn(process.execPath, [...execArgv, BIN, 'serve', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -79,6 +82,7 @@ async function startServe(args: string[], env: NodeJS.ProcessEnv, execArgv: stri
   child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (stdout = (stdout + chunk).slice(-20_000)));
   child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
     stderr = (stderr + chunk).slice(-20_000);
+    errorsLogged += chunk.match(/"level":[56]\d\b/g)?.length ?? 0;
     process.stderr.write(chunk);
   });
   const deadline = Date.now() + START_TIMEOUT_MS;
@@ -102,7 +106,7 @@ async function stopServe(child: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
-async function serveScaled(mode: ScaleMode, count: number, execArgv: string[]): Promise<{ info: TargetInfo; close(): Promise<void>; cpuMs(): number }> {
+async function serveScaled(mode: ScaleMode, count: number, execArgv: string[]): Promise<{ info: TargetInfo; close(): Promise<number>; cpuMs(): number }> {
   const ports = await freePorts(mode === 'nodes' ? count : 1);
   const origins = ports.map((port) => `http://127.0.0.1:${port}`);
   const issuer = origins[0] as string;
@@ -112,6 +116,9 @@ async function serveScaled(mode: ScaleMode, count: number, execArgv: string[]): 
   const close = async () => {
     await Promise.all(children.map(stopServe));
     await cleanup();
+    // A non-zero status makes the orchestrator print this process's stderr, where the servers' log went.
+    if (errorsLogged) process.stderr.write(`gatehouse serve logged ${errorsLogged} errors (above)\n`);
+    return errorsLogged ? 1 : 0;
   };
   try {
     const runtime = await openRuntime(config);
