@@ -99,7 +99,9 @@ for (const { kind, skip } of DATABASE_KINDS) {
       const victim = [...before.keys()][0] ?? '';
       process.kill(Number(victim), 'SIGKILL');
       const replaced = () => /exited \(SIGKILL\); starting another/.test(stderr) && (stderr.match(/\) listening/g) ?? []).length >= 3;
-      for (let i = 0; i < 600 && !replaced(); i++) await new Promise((r) => setTimeout(r, 50));
+      // A generous bound: on a loaded CI machine a new worker takes seconds to load and migrate-check.
+      const replacedBy = Date.now() + 90_000;
+      while (!replaced() && Date.now() < replacedBy) await new Promise((r) => setTimeout(r, 50));
       assert.ok(replaced(), stderr);
       // Whoever answers now (not the dead worker) refuses the suspended user too.
       const replacedAnswers = await fromBothWorkers(issuer, tokens.access_token);
