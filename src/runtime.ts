@@ -25,5 +25,5 @@ export async function openRuntime(config: Config): Promise<Runtime> {
   const secret = loadSecretKey(config.dataDir, config.secretKey);
   const keys = createKeyStore(storage.db, storage.dialect, secret);
   await keys.ensure();
-  return { config, storage, directory: createDirectory(storage.db, storage.write, secret), keys, factors: createFactorStore(storage.db, secret), webauthn: createWebAuthn(storage.db, config.issuer), secret, close: () => storage.close() };
+  return { config, storage, directory: createDirectory(storage.db, storage.write, secret, storage.read), keys, factors: createFactorStore(storage.db, secret, Date.now, storage.read), webauthn: createWebAuthn(storage.db, config.issuer), secret, close: () => storage.close() };
 }

@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import { deriveKey, seal, unseal } from '../oidc/secret-key.ts';
+import { type ReadFn, readThrough } from '../storage/read.ts';
 import type { Database } from '../storage/schema.ts';
 import { DomainError } from '../directory/errors.ts';
 import { looksLikeRecoveryCode, newRecoveryCodes, recoveryCodeHash } from './recovery-codes.ts';
@@ -30,7 +31,13 @@ const iso = (ms: number): string => new Date(ms).toISOString();
  * at rest; verification consumes what it accepts with a compare-and-set, so two sign-ins racing
  * with the same code (or recovery code) can't both succeed, on any number of nodes.
  */
-export function createFactorStore(db: Kysely<Database>, secret: Buffer, clock: Clock = Date.now) {
+// hasSecondFactor, asked at every password sign-in, in one statement: a confirmed authenticator app, or a passkey.
+const HAS_SECOND_FACTOR = `select
+  (select confirmed_at from totp_factors where user_id = ?) as totp_confirmed_at,
+  (select count(*) from webauthn_credentials where user_id = ?) as passkeys`;
+
+/** `read`: the storage's fast read path, for hasSecondFactor (default: through `db`). */
+export function createFactorStore(db: Kysely<Database>, secret: Buffer, clock: Clock = Date.now, read: ReadFn = readThrough(db as Kysely<unknown>)) {
   const totpKey = deriveKey(secret, 'totp-secrets');
   const recoveryKey = deriveKey(secret, 'recovery-codes');
 
@@ -58,7 +65,8 @@ export function createFactorStore(db: Kysely<Database>, secret: Buffer, clock: C
 
     /** Whether the person has a factor that a sign-in must ask for (an enrolment under way is none). */
     async hasSecondFactor(userId: string): Promise<boolean> {
-      return Boolean((await totpRow(userId))?.confirmed_at) || (await hasPasskey(userId));
+      const [row] = await read<{ totp_confirmed_at: string | null; passkeys: number | string }>(HAS_SECOND_FACTOR, [userId, userId]);
+      return Boolean(row?.totp_confirmed_at) || Number(row?.passkeys) > 0;
     },
 
     /** Whether the person registered a security key or passkey. */

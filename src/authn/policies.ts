@@ -5,6 +5,7 @@ import { DomainError, conflict, invalid, notFound } from '../directory/errors.ts
 import type { GroupStore } from '../directory/groups.ts';
 import { isObjectId, newObjectId } from '../directory/ids.ts';
 import { isUniqueViolation } from '../directory/users.ts';
+import { type ReadFn, readThrough } from '../storage/read.ts';
 import type { AccessPoliciesTable, Database } from '../storage/schema.ts';
 import type { Clock } from './factors.ts';
 
@@ -236,9 +237,10 @@ const parseList = (text: string): string[] => {
 
 /**
  * The policies at rest. Refs are an id or a name (any case). `clock` dates the start of people's
- * enrolment grace periods (injectable, so tests move time instead of waiting).
+ * enrolment grace periods (injectable, so tests move time instead of waiting). `read`: a faster path
+ * for the list every sign-in and single sign-on evaluates (default: through `db`).
  */
-export function createAccessPolicyStore(db: Kysely<Database>, groups: GroupStore, apps: AppStore, clock: Clock = Date.now) {
+export function createAccessPolicyStore(db: Kysely<Database>, groups: GroupStore, apps: AppStore, clock: Clock = Date.now, read: ReadFn = readThrough(db as Kysely<unknown>)) {
   const now = () => new Date(clock()).toISOString();
 
   async function findRow(ref: string): Promise<PolicyRow | undefined> {
@@ -388,7 +390,7 @@ export function createAccessPolicyStore(db: Kysely<Database>, groups: GroupStore
   return {
     /** In evaluation order. */
     async list(): Promise<AccessPolicy[]> {
-      return toPolicies(await db.selectFrom('access_policies').selectAll().orderBy('position').orderBy('name_key').execute());
+      return toPolicies(await read<PolicyRow>('select * from access_policies order by position, name_key', []));
     },
 
     async get(ref: string): Promise<AccessPolicy> {

@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import { atomically } from '../storage/lock.ts';
-import type { WriteFn } from '../storage/read.ts';
+import type { ReadFn, WriteFn } from '../storage/read.ts';
 import type { Database } from '../storage/schema.ts';
 import { createAccessResolver } from './access.ts';
 import { createApiKeyStore } from './api-keys.ts';
@@ -15,8 +15,12 @@ import { createIdentityProviderStore } from '../federation/providers.ts';
 import { createRoutingPolicyStore } from '../federation/routing.ts';
 import { createAccessPolicyStore } from '../authn/policies.ts';
 
-function createStores(db: Kysely<Database>, write?: WriteFn, secret?: Buffer) {
-  const users = createUserStore(db);
+/**
+ * `read`: the storage's fast read path (storage/db.ts), for the queries of every sign-in. Only for
+ * stores outside a transaction: it doesn't see a transaction's connection on PostgreSQL.
+ */
+function createStores(db: Kysely<Database>, write?: WriteFn, secret?: Buffer, read?: ReadFn) {
+  const users = createUserStore(db, undefined, read);
   const groups = createGroupStore(db, users);
   const apps = createAppStore(db, groups);
   const identityProviders = createIdentityProviderStore(db, groups, secret);
@@ -25,13 +29,13 @@ function createStores(db: Kysely<Database>, write?: WriteFn, secret?: Buffer) {
     groups,
     apps,
     identityProviders,
-    routingPolicies: createRoutingPolicyStore(db, groups, identityProviders),
-    accessPolicies: createAccessPolicyStore(db, groups, apps),
+    routingPolicies: createRoutingPolicyStore(db, groups, identityProviders, read),
+    accessPolicies: createAccessPolicyStore(db, groups, apps, undefined, read),
     identityLinks: createIdentityLinkStore(db, users),
     access: createAccessResolver(db),
     apiKeys: createApiKeyStore(db, users),
     audit: createAuditLog(db, write),
-    settings: createSettingsStore(db),
+    settings: createSettingsStore(db, read),
   };
 }
 
@@ -45,9 +49,10 @@ export interface ChangeDescription {
 /**
  * `write`: the storage's group-committed write path, for audit events recorded outside a change.
  * `secret`: the installation secret, which seals identity providers' client secrets.
+ * `read`: the storage's fast read path, for the sign-in's reads (the stores of a change read through its transaction).
  */
-export function createDirectory(db: Kysely<Database>, write?: WriteFn, secret?: Buffer) {
-  const stores = createStores(db, write, secret);
+export function createDirectory(db: Kysely<Database>, write?: WriteFn, secret?: Buffer, read?: ReadFn) {
+  const stores = createStores(db, write, secret, read);
   return {
     ...stores,
 

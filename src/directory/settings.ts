@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { type ReadFn, readThrough } from '../storage/read.ts';
 import type { Database } from '../storage/schema.ts';
 import { invalid } from './errors.ts';
 import { nowIso } from './ids.ts';
@@ -78,10 +79,13 @@ function validate(changes: Partial<Settings>): void {
   }
 }
 
-export function createSettingsStore(db: Kysely<Database>) {
+const ALL_SETTINGS_SQL = 'select "key", "value" from "settings"';
+
+/** `read`: a faster path for get(), which every sign-in asks (default: through `db`). */
+export function createSettingsStore(db: Kysely<Database>, read: ReadFn = readThrough(db as Kysely<unknown>)) {
   return {
     async get(): Promise<Settings> {
-      const rows = await db.selectFrom('settings').select(['key', 'value']).execute();
+      const rows = await read<{ key: string; value: string }>(ALL_SETTINGS_SQL, []);
       const settings: Settings = { ...DEFAULT_SETTINGS };
       for (const row of rows) {
         if (row.key in settings) (settings as unknown as Record<string, unknown>)[row.key] = JSON.parse(row.value);

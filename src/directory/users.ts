@@ -1,5 +1,6 @@
 import { type Kysely, PostgresAdapter, type RawBuilder, type Selectable, type SqlBool, sql } from 'kysely';
 import { atomically } from '../storage/lock.ts';
+import { type ReadFn, readThrough, writeThrough } from '../storage/read.ts';
 import type { Database, UsersTable } from '../storage/schema.ts';
 import { DomainError, conflict, invalid, notFound } from './errors.ts';
 import { isObjectId, newObjectId, nowIso } from './ids.ts';
@@ -122,9 +123,26 @@ function checkAttributes(attributes: Record<string, string>): void {
   }
 }
 
-/** `clock`: milliseconds since the epoch, for the lockout window (tests move it instead of sleeping). */
-export function createUserStore(db: Kysely<Database>, clock: () => number = Date.now) {
-  const settings = createSettingsStore(db);
+// The lockout's bookkeeping (see signIn), in SQL both databases run as written: every sign-in runs it,
+// and building it with the query builder cost more than running it. A count whose latest failure
+// is older than the window (or unknown) is stale: it starts again from one.
+const STALE_COUNT = '(last_failed_login_at is null or last_failed_login_at < ?)';
+/** Counts an attempt as a failure, if a try is left: fewer failures than the threshold, or only stale ones. */
+const RESERVE_TRY = `update users set failed_logins = case when ${STALE_COUNT} then 1 else failed_logins + 1 end, last_failed_login_at = ?
+  where id = ? and account_locked = 0 and (failed_logins < ? or ${STALE_COUNT})`;
+/** Gives the tries back after a whole sign-in, unless the account was locked meanwhile. */
+const GIVE_TRIES_BACK = 'update users set failed_logins = 0 where id = ? and account_locked = 0 returning *';
+const USER_ID_BY_NAME = 'select id from users where username_key = ? or email_key = ?';
+
+/**
+ * `clock`: milliseconds since the epoch, for the lockout window (tests move it instead of sleeping).
+ * `read`: the storage's fast read path, for the sign-in's look-up and settings (default: through `db`).
+ */
+export function createUserStore(db: Kysely<Database>, clock: () => number = Date.now, read: ReadFn = readThrough(db as Kysely<unknown>)) {
+  const settings = createSettingsStore(db, read);
+  // Writes (and reads of what they return) go through `db`, so that they join a transaction that has it.
+  const through = readThrough(db as Kysely<unknown>);
+  const writeThroughDb = writeThrough(db as Kysely<unknown>);
 
   /** The organisation's password rules (settings), applied whenever a password is set. */
   async function checkNewPassword(password: string, owner: PasswordOwner): Promise<void> {
@@ -144,16 +162,10 @@ export function createUserStore(db: Kysely<Database>, clock: () => number = Date
     const { lockout_threshold: threshold, lockout_window: window } = await settings.get();
     const now = clock();
     const cutoff = new Date(now - window * 1000).toISOString();
-    const stale = sql<SqlBool>`(${sql.ref('last_failed_login_at')} is null or ${sql.ref('last_failed_login_at')} < ${cutoff})`;
     return {
       threshold,
-      /** Counts this attempt as a failure: the first of a new count when the last one is stale. */
-      countFailure: {
-        failed_logins: sql<number>`case when ${stale} then 1 else ${sql.ref('failed_logins')} + 1 end`,
-        last_failed_login_at: new Date(now).toISOString(),
-      },
-      /** A try is left: fewer failures than the threshold, or only stale ones. */
-      tryLeft: sql<SqlBool>`(${sql.ref('failed_logins')} < ${threshold} or ${stale})`,
+      /** RESERVE_TRY's parameters for this user: the first failure of a new count when the last one is stale. */
+      reserveTry: (userId: string) => [cutoff, new Date(now).toISOString(), userId, threshold, cutoff],
     };
   }
 
@@ -401,24 +413,11 @@ export function createUserStore(db: Kysely<Database>, clock: () => number = Date
     async signIn(login: string, password: string, options: SignInOptions = {}): Promise<SignInResult> {
       const key = login.trim().toLowerCase();
       // No stored name contains NUL, and PostgreSQL refuses to compare text with one.
-      const row = key && !key.includes('\u0000')
-        ? await db
-            .selectFrom('users')
-            .select('id')
-            .where((eb) => eb.or([eb('username_key', '=', key), eb('email_key', '=', key)]))
-            .executeTakeFirst()
-        : undefined;
+      const [row] = key && !key.includes('\u0000') ? await read<{ id: string }>(USER_ID_BY_NAME, [key, key]) : [];
       // An unknown user runs the same statements (matching no row) as a known one, and a verify.
       const id = row?.id ?? '';
       const lockout = await lockoutRules();
-      const reserved = await db
-        .updateTable('users')
-        .set(lockout.countFailure)
-        .where('id', '=', id)
-        .where('account_locked', '=', 0)
-        .where(lockout.tryLeft)
-        .returning('password_hash')
-        .executeTakeFirst();
+      const [reserved] = await through<{ password_hash: string | null }>(`${RESERVE_TRY} returning password_hash`, lockout.reserveTry(id));
       const lockIfSpent = () =>
         db.updateTable('users').set({ account_locked: 1 }).where('id', '=', id).where('failed_logins', '>=', lockout.threshold).where('account_locked', '=', 0).execute();
       if (!reserved || !row) {
@@ -438,13 +437,7 @@ export function createUserStore(db: Kysely<Database>, clock: () => number = Date
         if (held.state === 'STAGED') return { ok: false, reason: 'staged' };
         return { ok: true, user: toUser(held) };
       }
-      const current = await db
-        .updateTable('users')
-        .set({ failed_logins: 0 })
-        .where('id', '=', id)
-        .where('account_locked', '=', 0)
-        .returningAll()
-        .executeTakeFirst();
+      const [current] = await through<UserRow>(GIVE_TRIES_BACK, [id]);
       if (!current) return { ok: false, reason: 'locked' };
       if (current.state === 'SUSPENDED') return { ok: false, reason: 'suspended' };
       if (current.state === 'STAGED') return { ok: false, reason: 'staged' };
@@ -458,16 +451,10 @@ export function createUserStore(db: Kysely<Database>, clock: () => number = Date
      */
     async secondFactorAttempt(userId: string, verify: () => Promise<boolean>): Promise<{ ok: true; user: User } | { ok: false; reason: 'bad_credentials' | 'locked' }> {
       const lockout = await lockoutRules();
-      const reserved = await db
-        .updateTable('users')
-        .set(lockout.countFailure)
-        .where('id', '=', userId)
-        .where('account_locked', '=', 0)
-        .where(lockout.tryLeft)
-        .executeTakeFirst();
+      const reserved = await writeThroughDb(RESERVE_TRY, lockout.reserveTry(userId));
       const lockIfSpent = () =>
         db.updateTable('users').set({ account_locked: 1 }).where('id', '=', userId).where('failed_logins', '>=', lockout.threshold).where('account_locked', '=', 0).execute();
-      if (Number(reserved.numUpdatedRows) !== 1) {
+      if (reserved !== 1) {
         await lockIfSpent();
         return { ok: false, reason: 'locked' };
       }
@@ -475,7 +462,7 @@ export function createUserStore(db: Kysely<Database>, clock: () => number = Date
         await lockIfSpent();
         return { ok: false, reason: 'bad_credentials' };
       }
-      const current = await db.updateTable('users').set({ failed_logins: 0 }).where('id', '=', userId).where('account_locked', '=', 0).returningAll().executeTakeFirst();
+      const [current] = await through<UserRow>(GIVE_TRIES_BACK, [userId]);
       return current ? { ok: true, user: toUser(current) } : { ok: false, reason: 'locked' };
     },
 

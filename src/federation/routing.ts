@@ -3,6 +3,7 @@ import { DomainError, conflict, invalid, notFound } from '../directory/errors.ts
 import type { GroupStore } from '../directory/groups.ts';
 import { isObjectId, newObjectId, nowIso } from '../directory/ids.ts';
 import { type UserStore, isUniqueViolation } from '../directory/users.ts';
+import { type ReadFn, readThrough } from '../storage/read.ts';
 import type { Database, RoutingPoliciesTable } from '../storage/schema.ts';
 import type { IdentityProviderStore } from './providers.ts';
 import type { IdentityProvider, RoutingPolicy, RoutingPolicyChanges, RoutingPolicyInput } from './types.ts';
@@ -25,11 +26,32 @@ function checkPriority(value: unknown): number {
   return value;
 }
 
+// routeFor's question for a person found by what they typed at sign-in (as users.get finds them:
+// username or email, or id or username for an id), asked in one statement: the provider of the
+// first enabled policy (priority, then name) of an enabled provider with a group the person is in.
+const ROUTE_OF_PERSON = `
+  select (
+    select rp.identity_provider_id
+    from routing_policies rp
+    join identity_providers ip on ip.id = rp.identity_provider_id
+    where ip.enabled = 1 and rp.enabled = 1 and exists (
+      select 1 from routing_policy_groups rpg
+      join user_groups ug on ug.id = rpg.group_id
+      where rpg.policy_id = rp.id
+        and (ug.builtin = 1 or exists (select 1 from group_members gm where gm.group_id = rpg.group_id and gm.user_id = u.id))
+    )
+    order by rp.priority, rp.name_key
+    limit 1
+  ) as provider_id
+  from users u`;
+const BY_NAME = `${ROUTE_OF_PERSON} where u.username_key = ? or u.email_key = ?`;
+const BY_ID_OR_USERNAME = `${ROUTE_OF_PERSON} where u.id = ? or u.username_key = ?`;
+
 /**
  * Routing policies send the members of their groups to an identity provider to sign in. Refs are an
- * id or a name (any case).
+ * id or a name (any case). `read`: a faster path for routeForName, which every sign-in asks.
  */
-export function createRoutingPolicyStore(db: Kysely<Database>, groups: GroupStore, providers: IdentityProviderStore) {
+export function createRoutingPolicyStore(db: Kysely<Database>, groups: GroupStore, providers: IdentityProviderStore, read: ReadFn = readThrough(db as Kysely<unknown>)) {
   async function findRow(ref: string): Promise<PolicyRow | undefined> {
     if (typeof ref !== 'string' || ref.includes('\u0000')) return undefined;
     const key = ref.trim().toLowerCase();
@@ -242,6 +264,17 @@ export function createRoutingPolicyStore(db: Kysely<Database>, groups: GroupStor
         .executeTakeFirst();
       if (!policy) return undefined;
       const provider = await providers.byId(policy.identity_provider_id);
+      return provider?.enabled ? provider : undefined;
+    },
+
+    /** routeFor the person a sign-in names (a username or an email, as users.get finds them); undefined for nobody. */
+    async routeForName(typed: string): Promise<IdentityProvider | undefined> {
+      // No stored name contains NUL, and PostgreSQL refuses to compare text with one.
+      if (typed.includes('\u0000')) return undefined;
+      const key = typed.toLowerCase();
+      const [row] = await read<{ provider_id: string | null }>(isObjectId(typed) ? BY_ID_OR_USERNAME : BY_NAME, [isObjectId(typed) ? typed : key, key]);
+      if (!row?.provider_id) return undefined;
+      const provider = await providers.byId(row.provider_id);
       return provider?.enabled ? provider : undefined;
     },
   };

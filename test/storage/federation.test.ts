@@ -211,35 +211,41 @@ for (const { kind, skip } of DATABASE_KINDS) {
       await rt.directory.groups.addMember(g1.id, both.id);
       await rt.directory.groups.addMember(g2.id, both.id);
       await rt.directory.groups.addMember(g2.id, onlyTwo.id);
+      // What a sign-in types (username, email in any case, or id) routes as routeFor routes the person.
+      const routed = async (user: User): Promise<string | undefined> => {
+        const route = (await rt.directory.routingPolicies.routeFor(user.id))?.id;
+        for (const typed of [user.username, user.email.toUpperCase(), user.id]) assert.equal((await rt.directory.routingPolicies.routeForName(typed))?.id, route, typed);
+        return route;
+      };
 
       // A provider alone changes nobody's sign-in.
-      assert.equal(await rt.directory.routingPolicies.routeFor(both.id), undefined);
+      assert.equal(await routed(both), undefined);
 
       const p1 = await rt.directory.routingPolicies.create({ name: unique('First'), priority: 10, identity_provider: early.name, user_groups: [g1.name] });
       const p2 = await rt.directory.routingPolicies.create({ name: unique('Second'), priority: 20, identity_provider: late.id, user_groups: [g2.id, g1.id] });
       assert.deepEqual(p1.identity_provider, { id: early.id, name: early.name });
       assert.deepEqual(p1.user_groups, [{ id: g1.id, name: g1.name }]);
       assert.equal(p2.user_groups.length, 2);
-      assert.equal((await rt.directory.routingPolicies.routeFor(both.id))?.id, early.id);
-      assert.equal((await rt.directory.routingPolicies.routeFor(onlyTwo.id))?.id, late.id);
-      assert.equal(await rt.directory.routingPolicies.routeFor(none.id), undefined);
+      assert.equal(await routed(both), early.id);
+      assert.equal(await routed(onlyTwo), late.id);
+      assert.equal(await routed(none), undefined);
 
       // Order changes the winner.
       await rt.directory.routingPolicies.update(p2.id, { priority: 5 });
-      assert.equal((await rt.directory.routingPolicies.routeFor(both.id))?.id, late.id);
+      assert.equal(await routed(both), late.id);
       assert.deepEqual(
         (await rt.directory.routingPolicies.list()).filter((p) => [p1.id, p2.id].includes(p.id)).map((p) => p.id),
         [p2.id, p1.id],
       );
       // A disabled policy is skipped.
       await rt.directory.routingPolicies.update(p2.id, { enabled: false });
-      assert.equal((await rt.directory.routingPolicies.routeFor(both.id))?.id, early.id);
-      assert.equal(await rt.directory.routingPolicies.routeFor(onlyTwo.id), undefined);
+      assert.equal(await routed(both), early.id);
+      assert.equal(await routed(onlyTwo), undefined);
       // A disabled provider's policies are passed over like disabled policies: the next one applies.
       await rt.directory.routingPolicies.update(p2.id, { enabled: true });
       await rt.directory.identityProviders.update(late.id, { enabled: false });
-      assert.equal((await rt.directory.routingPolicies.routeFor(both.id))?.id, early.id);
-      assert.equal(await rt.directory.routingPolicies.routeFor(onlyTwo.id), undefined);
+      assert.equal(await routed(both), early.id);
+      assert.equal(await routed(onlyTwo), undefined);
       await rt.directory.identityProviders.update(late.id, { enabled: true });
 
       // A provider in use cannot be removed.
@@ -247,10 +253,11 @@ for (const { kind, skip } of DATABASE_KINDS) {
 
       // Everyone, through the built-in group, at a priority that beats the others.
       const all = await rt.directory.routingPolicies.create({ name: unique('Everyone'), priority: 0, identity_provider: early.id, user_groups: ['All Users'] });
-      assert.equal((await rt.directory.routingPolicies.routeFor(none.id))?.id, early.id);
+      assert.equal(await routed(none), early.id);
       assert.equal(await rt.directory.routingPolicies.routeFor('0123456789abcdef01234567'), undefined);
+      for (const nobody of ['0123456789abcdef01234567', unique('nobody'), 'no\u0000body']) assert.equal(await rt.directory.routingPolicies.routeForName(nobody), undefined);
       await rt.directory.routingPolicies.remove(all.id);
-      assert.equal(await rt.directory.routingPolicies.routeFor(none.id), undefined);
+      assert.equal(await routed(none), undefined);
       await rejectsWith(rt.directory.routingPolicies.get(all.id), 'routing_policy.not_found', 404);
 
       // Deleting a group takes it out of the policies.

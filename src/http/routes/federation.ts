@@ -114,8 +114,7 @@ export function registerFederationRoutes(app: FastifyInstance, deps: FederationD
   async function routeOf(typed: string): Promise<IdentityProvider | undefined> {
     const name = typed.trim();
     if (!name) return undefined;
-    const user = await deps.directory.users.get(name).catch(() => undefined);
-    const routed = user ? await deps.directory.routingPolicies.routeFor(user.id) : undefined;
+    const routed = await deps.directory.routingPolicies.routeForName(name);
     if (routed) return routed;
     const at = name.lastIndexOf('@');
     return at > 0 ? deps.directory.identityProviders.byHomeRealmDomain(name.slice(at + 1)) : undefined;
