@@ -68,9 +68,14 @@ const REAL_SIGN_INS = 8;
 // ---------------------------------------------------------------------------------------------
 // A `serve` process, as production starts it
 
-/** The environment without the developer's GATEHOUSE_* settings: only the command line configures it. */
+/**
+ * The environment without the developer's GATEHOUSE_* settings: only the command line configures it.
+ * BENCH_SERVE_NODE_OPTIONS, when set, is the server's NODE_OPTIONS (to try V8 flags on it alone).
+ */
 function serveEnvironment(): NodeJS.ProcessEnv {
-  return Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('GATEHOUSE_')));
+  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('GATEHOUSE_')));
+  if (process.env.BENCH_SERVE_NODE_OPTIONS !== undefined) env.NODE_OPTIONS = process.env.BENCH_SERVE_NODE_OPTIONS;
+  return env;
 }
 
 /** User + system CPU time of a process so far (ms), from /proc/<pid>/stat. */
