@@ -27,6 +27,8 @@ export interface AppOptions {
   /** How often to look for rotated signing keys and changed settings (ms). */
   keyPollIntervalMs?: number;
   purgeIntervalMs?: number;
+  /** When the first sweep of expired rows runs after the start (ms; default 30 s). */
+  firstPurgeDelayMs?: number;
   logLevel?: string;
   /** Where the built web apps (user portal, admin console) are (default web/dist). */
   consoleDist?: string;
@@ -222,11 +224,15 @@ export async function buildApp(runtime: Runtime, options: AppOptions = {}): Prom
   }, options.keyPollIntervalMs ?? 5_000);
   keyPoll.unref();
   const purgeNow = () => purgeExpired(storage.db).catch((error: unknown) => app.log.warn({ err: error }, 'could not purge expired rows'));
-  void purgeNow();
+  // Not at once: with many sessions a sweep reads much of the database, for hundreds of ms on the
+  // event loop, and a (re)started server would answer its first requests only after it.
+  const firstPurge = setTimeout(purgeNow, options.firstPurgeDelayMs ?? 30_000);
+  firstPurge.unref();
   const purge = setInterval(purgeNow, options.purgeIntervalMs ?? 10 * 60_000);
   purge.unref();
   app.addHook('onClose', async () => {
     clearInterval(keyPoll);
+    clearTimeout(firstPurge);
     clearInterval(purge);
   });
 

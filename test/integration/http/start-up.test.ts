@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { buildApp } from '../../../src/http/app.ts';
+import { startServer } from '../../../src/http/server.ts';
 import { compilersOf } from '../../../src/http/lazy-compilers.ts';
 import { DATABASE_KINDS, freshRuntime } from '../../helpers/databases.ts';
 
@@ -48,6 +49,29 @@ describe('Server start-up', () => {
         assert.ok(all.validators > 20 && all.serializers > 50, JSON.stringify(all));
       } finally {
         await app.close();
+        await cleanup();
+      }
+    });
+  }
+
+  for (const { kind, skip } of DATABASE_KINDS) {
+    test(`${kind}: the first sweep of expired rows waits until the server has been answering a while`, { skip }, async () => {
+      const { runtime, cleanup } = await freshRuntime(kind);
+      const { db } = runtime.storage;
+      const expired = { model: 'AccessToken', id: 'start-up-expired', payload: '{}', expires_at: Math.floor(Date.now() / 1000) - 60 };
+      await db.insertInto('oidc_payloads').values(expired).execute();
+      const present = async () => Boolean(await db.selectFrom('oidc_payloads').select('id').where('id', '=', expired.id).executeTakeFirst());
+      const server = await startServer(runtime, { logLevel: 'silent', firstPurgeDelayMs: 1000 });
+      try {
+        const response = await fetch(`${server.url}/.well-known/openid-configuration`);
+        assert.equal(response.status, 200);
+        // With many sessions the sweep takes a while on the event loop: not before the first answers.
+        assert.equal(await present(), true);
+        const deadline = Date.now() + 10_000;
+        while ((await present()) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+        assert.equal(await present(), false, 'swept a little later');
+      } finally {
+        await server.close();
         await cleanup();
       }
     });
