@@ -395,14 +395,19 @@ export function registerInteractionRoutes(app: FastifyInstance, deps: Interactio
       interaction.result = { [PENDING_FACTOR]: pendingFactor };
       return render(reply, interaction);
     }
-    await audit(request, result.user, { action: 'user.sign_in', target: appTarget, details: { method: 'password' } });
-    return deps.provider().interactionFinished(
+    // Not awaited first: on SQLite the event and the interaction's result then share one commit
+    // (storage.write groups the writes of one turn; the event's is queued first); on PostgreSQL
+    // they run side by side. A failed event is logged, as before, and never stops the sign-in.
+    const audited = audit(request, result.user, { action: 'user.sign_in', target: appTarget, details: { method: 'password' } });
+    const finished = deps.provider().interactionFinished(
       request.raw,
       reply.hijack().raw,
       // Signing in also answers prompt=select_account: the person chose this account.
       { login: { accountId: result.user.id, amr: ['pwd'], remember: true }, select_account: {} },
       { mergeWithLastSubmission: false },
     );
+    await audited;
+    return finished;
   }
 
   /**
