@@ -62,6 +62,8 @@ const BIN = fileURLToPath(new URL('../bin/gatehouse.js', import.meta.url));
 export const COLD_START_GOAL_MS = 1000;
 export const RSS_GOAL_MB = 150;
 const SESSIONS_PER_PERSON = 10;
+/** When the server first sweeps expired rows after its start (AppOptions.firstPurgeDelayMs's default). */
+const FIRST_SWEEP_MS = 30_000;
 /** People who sign in for real; the other sessions copy the first one's rows. */
 const REAL_SIGN_INS = 8;
 
@@ -119,6 +121,8 @@ interface ServeProcess {
   readyMs: number;
   /** The process's CPU time at that moment. */
   readyCpuMs: number;
+  /** performance.now() when it was spawned. */
+  startedAt: number;
   cpuMs(): number;
   memory(): MemoryStatus;
   stop(): Promise<void>;
@@ -159,6 +163,7 @@ async function startServe(dataDir: string, port: number): Promise<ServeProcess> 
     issuer,
     readyMs,
     readyCpuMs,
+    startedAt: started,
     cpuMs: () => processCpuMs(pid),
     memory: () => memoryStatus(pid),
     async stop() {
@@ -218,8 +223,10 @@ export interface FootprintResult {
   seedSeconds: number;
   /** Right after the start, before any request. */
   idle: MemoryStatus;
-  /** After the traffic (VmHWM: the peak over the process's life). */
+  /** After the traffic. */
   loaded: MemoryStatus;
+  /** After the server's first sweep of expired rows (30 s after its start; VmHWM: the peak over its life). */
+  swept: MemoryStatus;
   userinfo: RowResult;
   refresh: RowResult;
   /** Distinct sessions the traffic touched. */
@@ -424,7 +431,7 @@ export async function measureSessions(
   config: Config,
   seeded: Seeded,
   options: { durationMs: number; connections: number },
-): Promise<Pick<FootprintResult, 'idle' | 'loaded' | 'userinfo' | 'refresh' | 'touched'>> {
+): Promise<Pick<FootprintResult, 'idle' | 'loaded' | 'swept' | 'userinfo' | 'refresh' | 'touched'>> {
   const { issued } = seeded;
   const server = await startServe(config.dataDir, config.port);
   try {
@@ -465,7 +472,12 @@ export async function measureSessions(
         },
       }),
     );
-    return { idle, loaded: server.memory(), userinfo, refresh, touched: touched.size };
+    const loaded = server.memory();
+    // The server sweeps expired rows 30 s after its start (src/http/app.ts), and every 10 minutes: a
+    // long-running process has done it, so read the memory once more after the first.
+    const left = server.startedAt + FIRST_SWEEP_MS + 3000 - performance.now();
+    if (left > 0) await new Promise((resolve) => setTimeout(resolve, left));
+    return { idle, loaded, swept: server.memory(), userinfo, refresh, touched: touched.size };
   } finally {
     await server.stop();
   }
@@ -507,7 +519,7 @@ export async function measureFootprint(options: { starts: number; sessions: numb
   const coldStart = await coldStarts(options.starts, progress);
   progress(`\n  ${formatNumber(options.sessions)} live sessions: `);
   const sessions = await sessionFootprint(options);
-  progress(`RSS ${mb(sessions.loaded.VmRSS)} MB, peak ${mb(sessions.loaded.VmHWM)} MB\n`);
+  progress(`RSS ${mb(sessions.swept.VmRSS)} MB, peak ${mb(sessions.swept.VmHWM)} MB\n`);
   return { busy, coldStart, sessions };
 }
 
@@ -544,19 +556,20 @@ export function footprintReport(section: FootprintSection): { lines: string[]; g
     }
   }
   if (sessions) {
-    const { idle, loaded, userinfo, refresh } = sessions;
+    const { idle, loaded, swept, userinfo, refresh } = sessions;
     const memory = (m: MemoryStatus) => `VmRSS ${mb(m.VmRSS)} MB (anonymous ${mb(m.RssAnon)}, file-backed ${mb(m.RssFile)}, shared ${mb(m.RssShmem)})`;
     const traffic = (r: RowResult) => `${formatNumber(r.rps)}/s, p99 ${formatMs(r.p99)} ms${r.failed ? `, ${r.failed} FAILED: ${r.failures.slice(0, 2).join('; ')}` : ''}`;
     if (userinfo.failed || refresh.failed) failed = true;
     lines.push(
       `${formatNumber(sessions.sessions)} live sessions (${formatNumber(sessions.people)} people; ${sessions.realSignIns} real sign-ins, the rest copies of one through the provider's adapter, made in ${sessions.seedSeconds.toFixed(0)} s), one \`serve\` process: ` +
         `after start ${memory(idle)}; after ${formatNumber(refresh.requests)} refreshes (${traffic(refresh)}) and ${formatNumber(userinfo.requests)} userinfo requests (${traffic(userinfo)}) touching ${formatNumber(sessions.touched)} sessions: ` +
-        `${memory(loaded)}, peak VmHWM ${mb(loaded.VmHWM)} MB.`,
+        `${memory(loaded)}; after the first sweep of expired rows (${FIRST_SWEEP_MS / 1000} s after the start): ${memory(swept)}, peak VmHWM ${mb(swept.VmHWM)} MB.`,
     );
     goals.push(
-      `- ${loaded.VmHWM / 1024 < RSS_GOAL_MB ? 'PASS' : 'FAIL'} ${formatNumber(sessions.sessions)} live sessions: peak RSS ${mb(loaded.VmHWM)} MB (goal < ${RSS_GOAL_MB} MB), ` +
-        `of which ${mb(loaded.RssFile)} MB file-backed (reclaimable mapped pages: the node binary, SQLite's memory map) at the end`,
-      `- ${loaded.RssAnon / 1024 < RSS_GOAL_MB ? 'PASS' : 'FAIL'} ${formatNumber(sessions.sessions)} live sessions, anonymous memory only (what the kernel can't take back): ${mb(loaded.RssAnon)} MB at the end (goal < ${RSS_GOAL_MB} MB)`,
+      `- ${swept.VmHWM / 1024 < RSS_GOAL_MB ? 'PASS' : 'FAIL'} ${formatNumber(sessions.sessions)} live sessions: peak RSS ${mb(swept.VmHWM)} MB (goal < ${RSS_GOAL_MB} MB), ` +
+        `of which ${mb(swept.RssFile)} MB file-backed (reclaimable mapped pages: the node binary, SQLite's memory map) at the end`,
+      `- ${Math.max(loaded.RssAnon, swept.RssAnon) / 1024 < RSS_GOAL_MB ? 'PASS' : 'FAIL'} ${formatNumber(sessions.sessions)} live sessions, anonymous memory only (what the kernel can't take back): ` +
+        `${mb(Math.max(loaded.RssAnon, swept.RssAnon))} MB at most of the readings (goal < ${RSS_GOAL_MB} MB)`,
     );
   }
   if (lines.length) lines.push('');
