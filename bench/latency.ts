@@ -18,6 +18,7 @@ import {
   formatNumber,
   markdownTable,
   mergeSamples,
+  metered,
   refreshGrant,
   runPaced,
   snippet,
@@ -85,16 +86,18 @@ async function prepare(key: LatencyKey, target: Target, minter: Minter, session:
 export async function steadyRate(key: LatencyKey, target: Target, minter: Minter, rate: number, durationMs: number): Promise<RowResult> {
   const session = new HttpSession(undefined, 256);
   try {
-    let total: Sample = emptySample();
+    let total: Sample | undefined;
     let left = Math.max(20, Math.round((rate * durationMs) / 1000));
     const perWindow = Math.max(20, Math.round((rate * MINT_WINDOW_MS) / 1000));
     while (left > 0) {
       const count = Math.min(left, perWindow);
       const task = await prepare(key, target, minter, session, count);
-      total = mergeSamples(total, await runPaced({ ratePerSecond: rate, count, task }));
+      // The server's CPU and other processes' share, as for the rows: a disturbed window shows.
+      const window = await metered(target.cpuMs, () => runPaced({ ratePerSecond: rate, count, task }));
+      total = total ? mergeSamples(total, window) : window;
       left -= count;
     }
-    return summarize(total);
+    return summarize(total ?? emptySample());
   } finally {
     session.close();
   }
@@ -108,16 +111,18 @@ export function latencyReport(results: LatencyResult[]): { lines: string[]; goal
   if (!results.length) return { lines, goals, failed };
   lines.push(
     markdownTable(
-      ['row (SQLite, open loop)', 'max req/s', 'steady req/s', 'p50 ms', 'p99 ms', 'requests'],
+      ['row (SQLite, open loop)', 'max req/s', 'steady req/s', 'p50 ms', 'p99 ms', 'CPU ms/req', 'other processes', 'requests'],
       results.map(({ label, maxRps, measuredHere, rate, result }) => [
         label,
         `${formatNumber(maxRps)}${measuredHere ? ' (measured for this)' : ''}`,
         formatNumber(rate),
         formatMs(result.p50),
         formatMs(result.p99),
+        result.cpuPerRequest === undefined ? '' : formatMs(result.cpuPerRequest),
+        result.otherLoad === undefined ? '' : `${formatNumber(100 * result.otherLoad)}%`,
         result.failed ? `${result.requests}, ${result.failed} FAILED: ${result.failures.slice(0, 2).join('; ')}` : String(result.requests),
       ]),
-      [false, true, true, true, true, true],
+      [false, true, true, true, true, true, true, true],
     ),
     '',
   );

@@ -395,7 +395,7 @@ const ownCpuMs = () => {
  * Runs `work` and books on its sample the server's CPU time and the CPU time that processes other
  * than the server and this one used meanwhile (other sessions' work on a shared machine).
  */
-async function metered(cpu: (() => Promise<number>) | undefined, work: () => Promise<Sample>, serverIsThisProcess = false): Promise<Sample> {
+export async function metered(cpu: (() => Promise<number>) | undefined, work: () => Promise<Sample>, serverIsThisProcess = false): Promise<Sample> {
   if (!cpu) return work();
   const started = performance.now();
   const machine0 = machineCpuMs();
