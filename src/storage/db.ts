@@ -238,8 +238,11 @@ export async function openStorage(options: StorageOptions): Promise<Storage> {
         await sleep(20);
       }
     }
-    // Reads through a memory map skip a system call per page: the protocol's hot reads take ~40% less.
-    database.exec('PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA mmap_size = 268435456;');
+    // Hot pages stay in SQLite's own page cache (16 MiB at most, outside the JS heap), which the one connection
+    // keeps across its transactions: as fast as the 256 MiB memory map used before (an A/B of the token,
+    // userinfo and introspection rows), without the mapped file counting towards the process's memory
+    // once traffic has touched it (316 MB of resident pages with 100,000 sessions).
+    database.exec('PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -16000;');
     const cached = statementCache(database);
     const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: wrapNodeSqlite(database, cached) }) });
     const writes = groupCommit(db, database, cached);

@@ -406,8 +406,9 @@ export function registerInteractionRoutes(app: FastifyInstance, deps: Interactio
       { login: { accountId: result.user.id, amr: ['pwd'], remember: true }, select_account: {} },
       { mergeWithLastSubmission: false },
     );
-    await audited;
-    return finished;
+    // Both handled at once: a rejection of one must not go unhandled while the other is awaited.
+    const [, outcome] = await Promise.all([audited, finished]);
+    return outcome;
   }
 
   /**
