@@ -8,7 +8,7 @@ import { type Versions, createVersionedCache } from '../storage/versions.ts';
 import { clientMetadata } from './clients.ts';
 import { perRequest } from './request-memo.ts';
 import { deriveKey, seal, unseal } from './secret-key.ts';
-import { ACTIVITY_INTERVAL_SECONDS, purgeSessionActivity } from './sessions.ts';
+import { purgeSessionActivity } from './sessions.ts';
 
 const epoch = () => Math.floor(Date.now() / 1000);
 
@@ -201,8 +201,14 @@ export function createAdapterClass(db: Kysely<Database>, access: AccessResolver,
     }
 
     async destroy(id: string): Promise<void> {
-      forget(this.model, storageKey(id));
-      await write('delete from oidc_payloads where model = ? and id = ?', [this.model, storageKey(id)]);
+      const key = storageKey(id);
+      forget(this.model, key);
+      // A session destroyed (logout) takes what was recorded of its use along; one given a new id
+      // as it is saved (oidc-provider's resetIdentifier at sign-in) is the same session and keeps it.
+      if (this.model === 'Session' && !renamedSession(id)) {
+        await write("delete from session_activity where session_uid in (select uid from oidc_payloads where model = 'Session' and id = ?)", [key]);
+      }
+      await write('delete from oidc_payloads where model = ? and id = ?', [this.model, key]);
     }
 
     async revokeByGrantId(grantId: string): Promise<void> {
@@ -239,14 +245,24 @@ export function createAdapterClass(db: Kysely<Database>, access: AccessResolver,
   };
 }
 
+/**
+ * Whether the session row being destroyed is the old id of the request's own session, which
+ * oidc-provider's Session.save destroys (its `oldId`) before saving the session under its new id.
+ */
+function renamedSession(id: string): boolean {
+  const session = (Provider.ctx as KoaContextWithOIDC | undefined)?.oidc?.entities?.Session as { oldId?: string } | undefined;
+  return session?.oldId === id;
+}
+
 /** Expired rows are dead weight: each node sweeps them now and then. */
 export async function purgeExpired(db: Kysely<Database>): Promise<number> {
-  const result = await db.deleteFrom('oidc_payloads').where('expires_at', '<=', epoch()).executeTakeFirst();
+  const now = epoch();
+  // What was recorded of sessions that expire (or are long gone), before their payloads go (sessions.ts).
+  const activity = await purgeSessionActivity(db, now);
+  const result = await db.deleteFrom('oidc_payloads').where('expires_at', '<=', now).executeTakeFirst();
   // Rotations remembered for a refresh-token reuse interval that has passed (refresh-grace.ts).
   const rotations = await db.deleteFrom('refresh_token_rotations').where('expires_at', '<=', epoch()).executeTakeFirst();
   // Federated sign-ins begun and never finished (routes/federation.ts).
   const flows = await db.deleteFrom('federation_flows').where('expires_at', '<=', epoch()).executeTakeFirst();
-  // What was recorded of sessions that are gone (sessions.ts); not one just signed in, saved a moment after.
-  const activity = await purgeSessionActivity(db, epoch() - ACTIVITY_INTERVAL_SECONDS);
   return Number(result.numDeletedRows) + Number(rotations.numDeletedRows) + Number(flows.numDeletedRows) + activity;
 }

@@ -15,6 +15,11 @@ import type { Database } from '../storage/schema.ts';
 
 /** A busy session is written at most this often (seconds). */
 export const ACTIVITY_INTERVAL_SECONDS = 60;
+/**
+ * The longest a session lives without being used again: the session_ttl setting's upper bound
+ * (directory/settings.ts). Activity older than that is left only by a session that went without it.
+ */
+export const LONGEST_SESSION_SECONDS = 90 * 24 * 3600;
 /** How many sessions' last writes a process remembers for throttling before it starts afresh. */
 const MAX_THROTTLED = 50_000;
 /** Long user agents are cut: nobody reads past this, and a client chooses its own. */
@@ -341,14 +346,27 @@ export function createSessionService(deps: SessionServiceDependencies) {
 
 export type SessionService = ReturnType<typeof createSessionService>;
 
-/** Activity rows whose session is gone (ended, expired, signed out) and that were not written just now. */
-export async function purgeSessionActivity(db: Kysely<Database>, olderThan: number): Promise<number> {
-  const result = await db
+/**
+ * The sweep's part for session activity, costing what it deletes rather than a look-up per live
+ * session (issue 14): rows of the sessions whose payloads expire by `now` (found through the payloads'
+ * expiry index; run before those payloads go, with the same `now`), and rows older than any session
+ * lives whose session went without them (suspended people, a use recorded while its session ended),
+ * found through the index on last_seen_at and only then looked up. Ended and signed-out sessions'
+ * rows go with the session (endSession here, the adapter's destroy for oidc-provider's logout).
+ */
+export async function purgeSessionActivity(db: Kysely<Database>, now: number): Promise<number> {
+  // Of oidc-provider's payloads only a Session's has a uid. No condition on model: the primary key starts with it,
+  // and SQLite would then read every Session row instead of the expiry index's few.
+  const expiring = await db
     .deleteFrom('session_activity')
-    .where('last_seen_at', '<=', olderThan)
+    .where('session_uid', 'in', db.selectFrom('oidc_payloads').select('uid').where('expires_at', '<=', now).where('uid', 'is not', null).$narrowType<{ uid: string }>())
+    .executeTakeFirst();
+  const orphaned = await db
+    .deleteFrom('session_activity')
+    .where('last_seen_at', '<=', now - LONGEST_SESSION_SECONDS)
     .where(({ not, exists, selectFrom }) =>
       not(exists(selectFrom('oidc_payloads').select('oidc_payloads.id').where('oidc_payloads.model', '=', 'Session').whereRef('oidc_payloads.uid', '=', 'session_activity.session_uid'))),
     )
     .executeTakeFirst();
-  return Number(result.numDeletedRows);
+  return Number(expiring.numDeletedRows) + Number(orphaned.numDeletedRows);
 }

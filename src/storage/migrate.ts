@@ -19,6 +19,7 @@ import * as webauthn from './migrations/015_webauthn.ts';
 import * as appPortalDefaultOn from './migrations/018_app_portal_default_on.ts';
 import * as accessPolicies from './migrations/016_access_policies.ts';
 import * as lockoutWindow from './migrations/017_lockout_window.ts';
+import * as sessionActivityLastSeen from './migrations/019_session_activity_last_seen.ts';
 import type { Database } from './schema.ts';
 
 interface Migration {
@@ -48,6 +49,7 @@ export const migrations: readonly Migration[] = [
   { version: 16, name: 'access_policies', up: accessPolicies.up },
   { version: 17, name: 'lockout_window', up: lockoutWindow.up },
   { version: 18, name: 'app_portal_default_on', up: appPortalDefaultOn.up },
+  { version: 19, name: 'session_activity_last_seen', up: sessionActivityLastSeen.up },
 ];
 
 export async function migrate(db: Kysely<Database>, dialect: DialectName): Promise<void> {

@@ -6,14 +6,15 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { CompiledQuery, sql } from 'kysely';
 import { adminKey, call } from '../../helpers/api.ts';
-import { Browser } from '../../helpers/browser.ts';
+import { Browser, parseForms } from '../../helpers/browser.ts';
 import { DATABASE_KINDS } from '../../helpers/databases.ts';
 import { type TestGatehouse, startGatehouse } from '../../helpers/gatehouse.ts';
 import { portalSignIn } from '../../helpers/portal.ts';
 import { browse, client, discover, startAuthorization } from '../../helpers/rp.ts';
 import { purgeExpired } from '../../../src/oidc/adapter.ts';
-import { ACTIVITY_INTERVAL_SECONDS, createSessionService, describeUserAgent } from '../../../src/oidc/sessions.ts';
+import { ACTIVITY_INTERVAL_SECONDS, LONGEST_SESSION_SECONDS, createSessionService, describeUserAgent } from '../../../src/oidc/sessions.ts';
 
 const PASSWORD = 'sessions-password-1';
 const CHROME_ON_LINUX = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36';
@@ -399,15 +400,129 @@ for (const { kind, skip } of DATABASE_KINDS) {
       await sessions.touch({ ...activity, ip: '192.0.2.8' });
       assert.deepEqual(await seen(), { ip: '192.0.2.8', last_seen_at: clock });
 
-      // A row whose session is gone (signed out at an app, expired) is swept with the expired rows.
-      const orphanAt = Math.floor(Date.now() / 1000) - 3600;
+      // A row whose session went without it (a person suspended, a write racing a sign-out) is swept
+      // once it is older than any session can live; a younger one is not looked up at every sweep.
+      const epochNow = Math.floor(Date.now() / 1000);
+      const orphanAt = epochNow - LONGEST_SESSION_SECONDS - 3600;
       await db.insertInto('session_activity').values({ session_uid: 'GoneSession0000000000', account_id: jon.id, ip: null, user_agent: null, created_at: orphanAt, last_seen_at: orphanAt }).execute();
+      await db.insertInto('session_activity').values({ session_uid: 'RecentOrphan000000000', account_id: jon.id, ip: null, user_agent: null, created_at: epochNow - 3600, last_seen_at: epochNow - 3600 }).execute();
       await purgeExpired(db);
       const left = await db.selectFrom('session_activity').select('session_uid').where('account_id', '=', jon.id).execute();
+      assert.deepEqual(left.map((entry) => entry.session_uid).sort(), [session.id, 'RecentOrphan000000000'].sort());
+      await db.deleteFrom('session_activity').where('session_uid', '=', 'RecentOrphan000000000').execute();
+    });
+
+    test('a signed-out, ended or expired session leaves no activity row; a live idle one, or one signed in again, keeps its row', async () => {
+      await person('kim');
+      const { db } = gatehouse.runtime.storage;
+      const activityOf = (uid: string) => db.selectFrom('session_activity').select(['session_uid', 'last_seen_at']).where('session_uid', '=', uid).executeTakeFirst();
+      const epochNow = () => Math.floor(Date.now() / 1000);
+
+      // RP-initiated logout (oidc-provider destroys the session): its row goes at once, not at some later sweep.
+      const laptop = new NamedBrowser(CHROME_ON_LINUX);
+      const onLaptop = await portalSignIn(gatehouse, 'kim', PASSWORD, { browser: laptop });
+      const laptopSession = await currentSession(onLaptop.accessToken);
+      assert.ok(await activityOf(laptopSession.id), 'written at sign-in');
+      const signedOut = `${gatehouse.issuer}/signed-out`;
+      const logout = client.buildEndSessionUrl(onLaptop.portal, { id_token_hint: onLaptop.idToken, post_logout_redirect_uri: signedOut });
+      const step = await laptop.follow(logout.href, signedOut);
+      const [form] = parseForms((await step.response?.text()) ?? '').filter((found) => /logout/.test(found.action));
+      assert.ok(form, 'the sign-out form');
+      const done = await laptop.submit(step.url, form, {}, signedOut, { name: 'logout', value: 'yes' });
+      assert.ok(done.url.startsWith(signedOut), done.url);
+      assert.equal(await signsInSilently(laptop), false, 'signed out');
+      assert.equal(await activityOf(laptopSession.id), undefined, 'the signed-out session’s row went with it');
+
+      // Signing in again in a browser whose session stands gives the session a new cookie, not a new
+      // uid: its row stays (oidc-provider destroys the old id's row as it saves the new one).
+      const phone = new NamedBrowser(SAFARI_ON_IOS);
+      const onPhone = await portalSignIn(gatehouse, 'kim', PASSWORD, { browser: phone });
+      const phoneSession = await currentSession(onPhone.accessToken);
+      const cookiesBefore = JSON.stringify([...phone.cookies.values()]);
+      const again = await startAuthorization(wiki.config, wiki.redirectUri, 'openid email', { prompt: 'login' });
+      const outcome = await browse(phone, again.url, wiki.redirectUri, { username: 'kim', password: PASSWORD });
+      assert.ok(outcome.callbackUrl?.searchParams.get('code'), JSON.stringify(outcome.page?.url));
+      assert.notEqual(JSON.stringify([...phone.cookies.values()]), cookiesBefore, 'a new session cookie');
       assert.deepEqual(
-        left.map((entry) => entry.session_uid),
-        [session.id],
+        (await sessionsOf(onPhone.accessToken)).map((session) => session.id),
+        [phoneSession.id],
+        'the same session',
       );
+      assert.ok(await activityOf(phoneSession.id), 'the session signed in again keeps its row');
+
+      // A live session idle for two days keeps its row through the sweep.
+      await db.updateTable('session_activity').set({ last_seen_at: epochNow() - 2 * 86_400 }).where('session_uid', '=', phoneSession.id).execute();
+      await purgeExpired(db);
+      assert.ok(await activityOf(phoneSession.id), 'a live idle session keeps its row');
+
+      // Expired (its payload's time is up): the sweep deletes the row with the payload, though it was
+      // written just now.
+      await db.updateTable('session_activity').set({ last_seen_at: epochNow() }).where('session_uid', '=', phoneSession.id).execute();
+      await db.updateTable('oidc_payloads').set({ expires_at: epochNow() - 1 }).where('model', '=', 'Session').where('uid', '=', phoneSession.id).execute();
+      await purgeExpired(db);
+      assert.equal(await activityOf(phoneSession.id), undefined, 'the expired session’s row is swept with it');
+      assert.equal(await db.selectFrom('oidc_payloads').select('id').where('model', '=', 'Session').where('uid', '=', phoneSession.id).executeTakeFirst(), undefined);
+    });
+
+    test('the sweep over live sessions reads none of their Session rows', async () => {
+      const lee = await person('lee');
+      const { db } = gatehouse.runtime.storage;
+      const now = Math.floor(Date.now() / 1000);
+      const count = 300;
+      const uids = Array.from({ length: count }, (_, index) => `IdleSession${String(index).padStart(10, '0')}`);
+      // Live sessions, idle for a day: Session payloads (as oidc-provider's would be, minus their content) and their activity.
+      await db
+        .insertInto('oidc_payloads')
+        .values(uids.map((uid) => ({ model: 'Session', id: `idle-${uid}`, payload: '{}', grant_id: null, client_id: null, account_id: lee.id, uid, user_code: null, expires_at: now + 86_400, consumed_at: null })))
+        .execute();
+      await db
+        .insertInto('session_activity')
+        .values(uids.map((uid) => ({ session_uid: uid, account_id: lee.id, ip: null, user_agent: null, created_at: now - 86_400, last_seen_at: now - 86_400 })))
+        .execute();
+
+      if (kind === 'postgres') {
+        // Rows PostgreSQL examined in oidc_payloads during the sweep, as its connection counts them
+        // (pg_stat_xact_user_tables: not yet reported, so taken as a difference within one
+        // transaction), after ANALYZE as autovacuum would have run it.
+        await sql`analyze oidc_payloads`.execute(db);
+        await sql`analyze session_activity`.execute(db);
+        const examined = await db.transaction().execute(async (trx) => {
+          const rowsRead = async () => {
+            const { rows } = await sql<{ read: string }>`select seq_tup_read + idx_tup_fetch as read from pg_stat_xact_user_tables where relname = 'oidc_payloads'`.execute(trx);
+            return Number(rows[0]?.read ?? 0);
+          };
+          const before = await rowsRead();
+          await purgeExpired(trx);
+          return (await rowsRead()) - before;
+        });
+        assert.ok(examined < count / 10, `the sweep examined ${examined} rows of oidc_payloads`);
+      } else {
+        // SQLite counts no rows for us: every statement the sweep runs is explained, and each reads
+        // oidc_payloads and session_activity only through a time bound or a single key, never whole
+        // nor by model (all Session rows).
+        const statements: CompiledQuery[] = [];
+        const capturing = db.withPlugin({
+          transformQuery: (args) => {
+            statements.push(db.getExecutor().compileQuery(args.node, args.queryId));
+            return args.node;
+          },
+          transformResult: async (args) => args.result,
+        });
+        await purgeExpired(capturing);
+        assert.ok(statements.some((statement) => /session_activity/.test(statement.sql)), 'the sweep deletes activity');
+        for (const statement of statements) {
+          const plan = await db.executeQuery<{ detail: string }>(CompiledQuery.raw(`explain query plan ${statement.sql}`, [...statement.parameters]));
+          for (const { detail } of plan.rows.filter((row) => /\b(oidc_payloads|session_activity)\b/.test(row.detail))) {
+            assert.match(detail, /^SEARCH \w+ USING (COVERING )?INDEX \w+ \((expires_at<\?|last_seen_at<\?|session_uid=\?|uid=\?)\)$/, `${statement.sql}: ${detail}`);
+          }
+        }
+      }
+      // Nor does the sweep's outcome depend on them: with their Session rows gone (which it would
+      // have noticed, had it looked), the idle sessions' rows stay until the safety net's age.
+      await db.deleteFrom('oidc_payloads').where('model', '=', 'Session').where('uid', 'in', uids).execute();
+      await purgeExpired(db);
+      for (const uid of uids) assert.ok(await db.selectFrom('session_activity').select('session_uid').where('session_uid', '=', uid).executeTakeFirst(), uid);
+      await db.deleteFrom('session_activity').where('session_uid', 'in', uids).execute();
     });
 
     test('user agents are named for people', () => {
