@@ -36,8 +36,8 @@ async function newRsaKey(): Promise<{ kid: string; publicJwk: JWK; privateJwk: J
 export function createKeyStore(db: Kysely<Database>, dialect: DialectName, secret: Buffer) {
   const sealingKey = deriveKey(secret, 'signing-keys');
 
-  async function insert(trx: Kysely<Database>, state: KeyState): Promise<void> {
-    const key = await newRsaKey();
+  async function insert(trx: Kysely<Database>, state: KeyState, made?: Promise<Awaited<ReturnType<typeof newRsaKey>>>): Promise<void> {
+    const key = await (made ?? newRsaKey());
     await trx
       .insertInto('signing_keys')
       .values({
@@ -75,8 +75,12 @@ export function createKeyStore(db: Kysely<Database>, dialect: DialectName, secre
       if (states.has('current') && states.has('next')) return;
       await exclusive(db, dialect, 'signing-keys', async (trx) => {
         const again = new Set((await trx.selectFrom('signing_keys').select('state').execute()).map((r) => r.state));
-        if (!again.has('current')) await insert(trx, 'current');
-        if (!again.has('next')) await insert(trx, 'next');
+        // Both key pairs at once (each is a job on the thread pool): a first start waits for one generation, not two.
+        const missing = (['current', 'next'] as const).filter((state) => !again.has(state));
+        const made = missing.map(() => newRsaKey());
+        // Each is awaited in turn below; none may reject unhandled meanwhile.
+        for (const key of made) key.catch(() => undefined);
+        for (const [index, state] of missing.entries()) await insert(trx, state, made[index]);
       });
     },
 
