@@ -194,6 +194,8 @@ export function createUserStore(db: Kysely<Database>, clock: () => number = Date
    */
   async function revokeSessions(userId: string): Promise<void> {
     await db.deleteFrom('oidc_payloads').where('account_id', '=', userId).execute();
+    // The sessions' activity (address, browser, last use) goes with them, not with a sweep much later.
+    await db.deleteFrom('session_activity').where('account_id', '=', userId).execute();
   }
 
   /**
@@ -391,6 +393,7 @@ export function createUserStore(db: Kysely<Database>, clock: () => number = Date
       await atomically(db, async (trx) => {
         await trx.deleteFrom('group_members').where('user_id', '=', row.id).execute();
         await trx.deleteFrom('oidc_payloads').where('account_id', '=', row.id).execute();
+        await trx.deleteFrom('session_activity').where('account_id', '=', row.id).execute();
         await trx.deleteFrom('users').where('id', '=', row.id).execute();
       });
       return toUser(row);

@@ -464,6 +464,21 @@ for (const { kind, skip } of DATABASE_KINDS) {
       assert.equal(await db.selectFrom('oidc_payloads').select('id').where('model', '=', 'Session').where('uid', '=', phoneSession.id).executeTakeFirst(), undefined);
     });
 
+    test('suspending or deleting a person takes the activity of their sessions with the sessions', async () => {
+      const { db } = gatehouse.runtime.storage;
+      const activityOf = async (accountId: string) => (await db.selectFrom('session_activity').select('session_uid').where('account_id', '=', accountId).execute()).length;
+      for (const [username, end] of [
+        ['sue', (id: string) => gatehouse.directory.users.suspend(id)],
+        ['dee', (id: string) => gatehouse.directory.users.delete(id)],
+      ] as const) {
+        const someone = await person(username);
+        await portalSignIn(gatehouse, username, PASSWORD, { browser: new NamedBrowser(CHROME_ON_LINUX) });
+        assert.equal(await activityOf(someone.id), 1, `${username}'s sign-in left its activity row`);
+        await end(someone.id);
+        assert.equal(await activityOf(someone.id), 0, `${username}'s activity went with the sessions`);
+      }
+    });
+
     test('the sweep over live sessions reads none of their Session rows', async () => {
       const lee = await person('lee');
       const { db } = gatehouse.runtime.storage;
