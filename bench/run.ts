@@ -552,6 +552,8 @@ async function main(): Promise<number> {
 
   const rows = ROWS.filter((row) => options.sections.has(row.key));
   const profileArgs = (name: string) => (options.profile ? ['--cpu-prof', `--cpu-prof-dir=${join(options.profile, name)}`] : []);
+  // BENCH_SERVER_NODE_FLAGS: Node/V8 flags for the Gatehouse columns' processes alone (to try e.g. heap sizes).
+  const gatehouseArgs = (name: string) => [...(process.env.BENCH_SERVER_NODE_FLAGS ?? '').split(' ').filter(Boolean), ...profileArgs(name)];
   const columns: Column[] = [];
   let interferenceResult: Interference | undefined;
   let argon2Result: Argon2Result | undefined;
@@ -564,12 +566,12 @@ async function main(): Promise<number> {
     if (!needServers) progress('no rows to measure on the servers');
     else {
       progress('starting Gatehouse (SQLite)');
-      columns.push(await openColumn('SQLite', false, startGatehouse('sqlite', profileArgs('gatehouse-sqlite'))));
+      columns.push(await openColumn('SQLite', false, startGatehouse('sqlite', gatehouseArgs('gatehouse-sqlite'))));
     }
     // The nodes column is compared with one PostgreSQL node: it brings that column along.
     if (needServers && options.databaseUrl && (options.sections.has('postgres') || options.sections.has('nodes'))) {
       progress(', Gatehouse (PostgreSQL)');
-      columns.push(await openColumn('PostgreSQL', false, startGatehouse('postgres', profileArgs('gatehouse-postgres'))));
+      columns.push(await openColumn('PostgreSQL', false, startGatehouse('postgres', gatehouseArgs('gatehouse-postgres'))));
     }
     if (options.sections.has('reference') && rows.some((row) => row.compared)) {
       progress(', the reference (bare oidc-provider)');
