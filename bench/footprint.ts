@@ -36,7 +36,7 @@ import { newObjectId } from '../src/directory/ids.ts';
 import { createAdapterClass, sessionIdSealingKey } from '../src/oidc/adapter.ts';
 import { openRuntime } from '../src/runtime.ts';
 import { freshConfig } from '../test/helpers/databases.ts';
-import { BENCH_USER, REDIRECT_URI, SCOPE } from './gatehouse.ts';
+import { BENCH_USER, REDIRECT_URI, SCOPE, seedBenchData } from './gatehouse.ts';
 import {
   type ChildServer,
   FORM,
@@ -280,19 +280,8 @@ export async function seedSessions(config: Config, sessions: number, progress: (
   {
     const runtime = await openRuntime(config);
     try {
-      const { users, apps } = runtime.directory;
-      const template = await users.create({ username: BENCH_USER.username, email: BENCH_USER.email, firstname: 'Bench', lastname: 'User', password: BENCH_USER.password });
-      const { app, clientSecret } = await apps.create({
-        label: 'Bench app',
-        redirect_uris: [REDIRECT_URI],
-        auth_method: 'client_secret_basic',
-        refresh_token: true,
-        scopes: ['email', 'profile'],
-        groups_claim: 'groups',
-      });
-      if (!clientSecret) throw new Error('a confidential app has a secret');
-      await apps.bind(app.id, 'All Users');
-      client = { clientId: app.client_id, clientSecret };
+      client = await seedBenchData(runtime);
+      const template = await runtime.directory.users.get(BENCH_USER.username);
       // Copies of the user row users.create wrote (same password hash), names in lower case so that their keys are the names.
       const { db } = runtime.storage;
       const row = await db.selectFrom('users').selectAll().where('id', '=', template.id).executeTakeFirstOrThrow();
