@@ -36,6 +36,7 @@ import { newObjectId } from '../src/directory/ids.ts';
 import { createAdapterClass, sessionIdSealingKey } from '../src/oidc/adapter.ts';
 import { openRuntime } from '../src/runtime.ts';
 import { freshConfig } from '../test/helpers/databases.ts';
+import { environmentWithoutGatehouse } from '../test/helpers/environment.ts';
 import { BENCH_USER, REDIRECT_URI, SCOPE, seedBenchData } from './gatehouse.ts';
 import {
   type ChildServer,
@@ -75,7 +76,7 @@ const REAL_SIGN_INS = 8;
  * BENCH_SERVE_NODE_OPTIONS, when set, is the server's NODE_OPTIONS (to try V8 flags on it alone).
  */
 function serveEnvironment(): NodeJS.ProcessEnv {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('GATEHOUSE_')));
+  const env = environmentWithoutGatehouse();
   if (process.env.BENCH_SERVE_NODE_OPTIONS !== undefined) env.NODE_OPTIONS = process.env.BENCH_SERVE_NODE_OPTIONS;
   return env;
 }

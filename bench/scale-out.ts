@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openRuntime } from '../src/runtime.ts';
 import { freshConfig } from '../test/helpers/databases.ts';
+import { environmentWithoutGatehouse } from '../test/helpers/environment.ts';
 import { BENCH_USER, REDIRECT_URI, SCOPE, seedBenchData } from './gatehouse.ts';
 import { type ChildServer, type TargetInfo, freePort, serveInChild, startChild } from './lib.ts';
 
@@ -130,7 +131,7 @@ async function serveScaled(mode: ScaleMode, count: number, execArgv: string[]): 
     }
     // Only what an operator would set: none of this shell's other GATEHOUSE_* variables.
     const env: NodeJS.ProcessEnv = {
-      ...Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('GATEHOUSE_'))),
+      ...environmentWithoutGatehouse(),
       GATEHOUSE_ISSUER: issuer,
       GATEHOUSE_SECRET_KEY: secretKey,
       GATEHOUSE_LOG_LEVEL: 'warn',

@@ -1,4 +1,4 @@
-import { type Kysely, type Selectable, sql } from 'kysely';
+import type { Kysely, Selectable } from 'kysely';
 import { DomainError, conflict, invalid, notFound } from '../directory/errors.ts';
 import type { GroupStore } from '../directory/groups.ts';
 import { isObjectId, newObjectId, nowIso } from '../directory/ids.ts';
@@ -26,9 +26,10 @@ function checkPriority(value: unknown): number {
   return value;
 }
 
-// routeFor's question for a person found by what they typed at sign-in (as users.get finds them:
-// username or email, or id or username for an id), asked in one statement: the provider of the
-// first enabled policy (priority, then name) of an enabled provider with a group the person is in.
+// Where a person signs in, in one statement: the provider of the first enabled policy (priority, then
+// name) of an enabled provider with a group the person is in (All Users has everyone without stored
+// memberships). The person is chosen by id (routeFor) or by what they typed at sign-in, as users.get
+// finds them: username or email, or id or username for an id (routeForName). No such person, no row.
 const ROUTE_OF_PERSON = `
   select (
     select rp.identity_provider_id
@@ -44,6 +45,7 @@ const ROUTE_OF_PERSON = `
     limit 1
   ) as provider_id
   from users u`;
+const BY_ID = `${ROUTE_OF_PERSON} where u.id = ?`;
 const BY_NAME = `${ROUTE_OF_PERSON} where u.username_key = ? or u.email_key = ?`;
 const BY_ID_OR_USERNAME = `${ROUTE_OF_PERSON} where u.id = ? or u.username_key = ?`;
 
@@ -52,6 +54,14 @@ const BY_ID_OR_USERNAME = `${ROUTE_OF_PERSON} where u.id = ? or u.username_key =
  * id or a name (any case). `read`: a faster path for routeForName, which every sign-in asks.
  */
 export function createRoutingPolicyStore(db: Kysely<Database>, groups: GroupStore, providers: IdentityProviderStore, read: ReadFn = readThrough(db as Kysely<unknown>)) {
+  /** The provider ROUTE_OF_PERSON picks for the person the statement selects; undefined for nobody, or no policy. */
+  async function routeBy(statement: string, parameters: readonly unknown[]): Promise<IdentityProvider | undefined> {
+    const [row] = await read<{ provider_id: string | null }>(statement, parameters);
+    if (!row?.provider_id) return undefined;
+    const provider = await providers.byId(row.provider_id);
+    return provider?.enabled ? provider : undefined;
+  }
+
   async function findRow(ref: string): Promise<PolicyRow | undefined> {
     if (typeof ref !== 'string' || ref.includes('\u0000')) return undefined;
     const key = ref.trim().toLowerCase();
@@ -228,43 +238,7 @@ export function createRoutingPolicyStore(db: Kysely<Database>, groups: GroupStor
      * off should not send its people somewhere they were never meant to go.
      */
     async routeFor(userId: string): Promise<IdentityProvider | undefined> {
-      // All Users matches without a stored membership, so make sure there is such a user.
-      if (!(await db.selectFrom('users').select('id').where('id', '=', userId).executeTakeFirst())) return undefined;
-      const policy = await db
-        .selectFrom('routing_policies')
-        .select(['routing_policies.identity_provider_id'])
-        // A disabled provider's policies are passed over like disabled policies: the next one applies.
-        .innerJoin('identity_providers', 'identity_providers.id', 'routing_policies.identity_provider_id')
-        .where('identity_providers.enabled', '=', 1)
-        .where('routing_policies.enabled', '=', 1)
-        .where((eb) =>
-          eb.exists(
-            eb
-              .selectFrom('routing_policy_groups')
-              .innerJoin('user_groups', 'user_groups.id', 'routing_policy_groups.group_id')
-              .select(sql`1`.as('one'))
-              .whereRef('routing_policy_groups.policy_id', '=', 'routing_policies.id')
-              .where((inner) =>
-                inner.or([
-                  // The built-in All Users group has every user, without stored memberships.
-                  inner('user_groups.builtin', '=', 1),
-                  inner.exists(
-                    inner
-                      .selectFrom('group_members')
-                      .select(sql`1`.as('one'))
-                      .whereRef('group_members.group_id', '=', 'routing_policy_groups.group_id')
-                      .where('group_members.user_id', '=', userId),
-                  ),
-                ]),
-              ),
-          ),
-        )
-        .orderBy('routing_policies.priority')
-        .orderBy('routing_policies.name_key')
-        .executeTakeFirst();
-      if (!policy) return undefined;
-      const provider = await providers.byId(policy.identity_provider_id);
-      return provider?.enabled ? provider : undefined;
+      return routeBy(BY_ID, [userId]);
     },
 
     /** routeFor the person a sign-in names (a username or an email, as users.get finds them); undefined for nobody. */
@@ -272,10 +246,7 @@ export function createRoutingPolicyStore(db: Kysely<Database>, groups: GroupStor
       // No stored name contains NUL, and PostgreSQL refuses to compare text with one.
       if (typed.includes('\u0000')) return undefined;
       const key = typed.toLowerCase();
-      const [row] = await read<{ provider_id: string | null }>(isObjectId(typed) ? BY_ID_OR_USERNAME : BY_NAME, [isObjectId(typed) ? typed : key, key]);
-      if (!row?.provider_id) return undefined;
-      const provider = await providers.byId(row.provider_id);
-      return provider?.enabled ? provider : undefined;
+      return routeBy(isObjectId(typed) ? BY_ID_OR_USERNAME : BY_NAME, [isObjectId(typed) ? typed : key, key]);
     },
   };
 }

@@ -19,6 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { openRuntime } from '../../../src/runtime.ts';
 import { Browser } from '../../helpers/browser.ts';
 import { DATABASE_KINDS, freshConfig } from '../../helpers/databases.ts';
+import { environmentWithoutGatehouse } from '../../helpers/environment.ts';
 import { freePort } from '../../helpers/net.ts';
 import { discover, signIn } from '../../helpers/rp.ts';
 
@@ -126,7 +127,7 @@ for (const { kind, skip } of DATABASE_KINDS) {
 
       // What each node is given, as an operator would: the same issuer and secret key, the one database.
       const env: NodeJS.ProcessEnv = {
-        ...Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('GATEHOUSE_'))),
+        ...environmentWithoutGatehouse(),
         GATEHOUSE_ISSUER: issuer,
         GATEHOUSE_SECRET_KEY: secretKey,
         GATEHOUSE_LOG_LEVEL: 'warn',
