@@ -128,8 +128,8 @@ export async function buildApp(runtime: Runtime, options: AppOptions = {}): Prom
     },
     routerOptions: { maxParamLength: 200 },
     // Unknown fields are refused, never silently dropped; every error is reported at once.
-    // Schemas are compiled on each route's first use, not all at start-up (lazy-compilers.ts).
-    ajv: { customOptions: { removeAdditional: false, allErrors: true, coerceTypes: 'array', strictNumbers: false }, onCreate: compilers.onAjvCreate },
+    // Schemas are compiled, and checked against the meta-schema, on each route's first use, not all at start-up (lazy-compilers.ts).
+    ajv: { customOptions: { removeAdditional: false, allErrors: true, coerceTypes: 'array', strictNumbers: false, validateSchema: false }, onCreate: compilers.onAjvCreate },
     schemaController: { compilersFactory: { buildSerializer: compilers.buildSerializer } },
   });
   rememberCompilers(app, compilers);

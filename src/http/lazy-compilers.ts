@@ -10,6 +10,10 @@
  *
  * A schema that can't compile then fails on that route's first use instead of at start-up:
  * `compilePending` compiles whatever is left, so that a test catches such a schema for every route.
+ * The same goes for Ajv's check of each schema against the JSON Schema meta-schema (compiling the
+ * meta-schema alone was about 30 ms of every start): app.ts turns Ajv's own check off
+ * (`validateSchema: false`) and it runs here before a schema's first compile, the shared schemas'
+ * before the first compile of any.
  */
 import { createRequire } from 'node:module';
 
@@ -33,6 +37,10 @@ interface Validate {
 /** The part of Ajv wrapped here. */
 interface AjvCompile {
   compile(schema: unknown, meta?: boolean): Validate;
+  addSchema(schema: unknown, key?: string): unknown;
+  validateSchema(schema: unknown): unknown;
+  errorsText(errors?: unknown): string;
+  errors?: unknown;
 }
 
 // Fastify's own dependency, resolved from Fastify: the very compiler it would use by default.
@@ -53,6 +61,8 @@ export interface LazyCompilers {
 export function lazyCompilers(): LazyCompilers {
   const counts = { validators: 0, serializers: 0 };
   const pending = new Set<() => unknown>();
+  /** Per Ajv instance: checks the shared schemas added so far against the meta-schema. */
+  const sharedChecks: Array<() => void> = [];
 
   /** `compile` once, on the first call of `ensure` (by a request, or by compilePending). */
   function deferred<T>(kind: keyof typeof counts, compile: () => T): () => T {
@@ -85,8 +95,26 @@ export function lazyCompilers(): LazyCompilers {
     },
     onAjvCreate(ajv) {
       const compile = ajv.compile.bind(ajv);
+      const addSchema = ajv.addSchema.bind(ajv);
+      const againstMetaSchema = (schema: unknown) => {
+        if (ajv.validateSchema(schema) !== true) throw new Error(`schema is invalid: ${ajv.errorsText(ajv.errors)}`);
+      };
+      // Fastify adds the shared schemas right after onCreate.
+      const unchecked: unknown[] = [];
+      ajv.addSchema = (schema, key) => {
+        unchecked.push(schema);
+        return addSchema(schema, key);
+      };
+      const checkShared = () => {
+        for (const schema of unchecked.splice(0)) againstMetaSchema(schema);
+      };
+      sharedChecks.push(checkShared);
       ajv.compile = (schema, meta) => {
-        const validator = deferred('validators', () => compile(schema, meta));
+        const validator = deferred('validators', () => {
+          checkShared();
+          againstMetaSchema(schema);
+          return compile(schema, meta);
+        });
         const validate: Validate = (data) => {
           const compiled = validator();
           const valid = compiled(data);
@@ -98,6 +126,7 @@ export function lazyCompilers(): LazyCompilers {
     },
     compiled: () => ({ ...counts }),
     compilePending() {
+      for (const check of sharedChecks) check();
       for (const ensure of [...pending]) ensure();
     },
   };

@@ -77,6 +77,25 @@ describe('Server start-up', () => {
     });
   }
 
+  // Schema checks are not about storage: one database is enough.
+  test('sqlite: a schema that breaks the JSON Schema meta-schema is refused on first use and by compilePending, a shared one too', async () => {
+    const { runtime, cleanup } = await freshRuntime('sqlite');
+    const app = await buildApp(runtime, { logLevel: 'silent' });
+    try {
+      // minimum must be a number: Ajv compiles such a schema without complaint unless it is checked.
+      app.addSchema({ $id: 'start-up-broken-shared', type: 'object', properties: { n: { type: 'number', minimum: 'one' } } });
+      app.get('/start-up-broken', { schema: { querystring: { type: 'object', properties: { n: { type: 'integer', maximum: 'ten' } } } } }, async () => ({ ok: true }));
+      await app.ready();
+      const compilers = compilersOf(app);
+      const answered = await app.inject({ method: 'GET', url: '/start-up-broken?n=1' });
+      assert.equal(answered.statusCode, 500, answered.body);
+      assert.throws(() => compilers.compilePending(), /schema is invalid: .*minimum must be number/);
+    } finally {
+      await app.close();
+      await cleanup();
+    }
+  });
+
   test('sqlite: serving discovery loads neither the WebAuthn library, the QR code library, nor the PostgreSQL driver', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'gatehouse-start-up-'));
     const at = (path: string) => JSON.stringify(new URL(`../../../src/${path}`, import.meta.url).href);
