@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 import type { Kysely, Selectable } from 'kysely';
 import type { ApiKeysTable, Database } from '../storage/schema.ts';
 import { DomainError, invalid, notFound } from './errors.ts';
@@ -18,7 +18,7 @@ export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];
  * key. Only a SHA-256 of the key is stored; with that much entropy a fast hash is enough.
  */
 export const API_KEY_PREFIX = 'gh_';
-const hashKey = (key: string) => createHash('sha256').update(key).digest('base64url');
+const hashKey = (key: string) => hash('sha256', key, 'base64url');
 /** Recording last use costs a write: once a minute per key is precise enough. */
 const LAST_USED_RESOLUTION_MS = 60_000;
 

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import Provider, { type Adapter, type AdapterPayload, errors, type KoaContextWithOIDC } from 'oidc-provider';
 import type { AccessResolver } from '../directory/access.ts';
@@ -21,7 +21,7 @@ type StoredRow = { payload: string; expires_at: number | null; consumed_at: numb
  * and needs the id back then: the session row keeps it sealed with a key derived from the
  * installation secret (keys.ts), as interactions do the cookie of the session they began in.
  */
-export const storageKey = (id: string): string => createHash('sha256').update(id).digest('base64url');
+export const storageKey = (id: string): string => hash('sha256', id, 'base64url');
 const SEALED_ID = 'gatehouseSealedId';
 const SEALED_COOKIE = 'gatehouseSealedCookie';
 type InteractionSession = { cookie?: string | undefined; [SEALED_COOKIE]?: string | undefined };
