@@ -393,24 +393,32 @@ function disturbed(...results: RowResult[]): string {
   return worst > NOISY ? ` — disturbed: other processes used up to ${percent(worst)} of the CPUs meanwhile` : '';
 }
 
-/** Each token row at a steady open-loop rate of half its maximum from this run (measured first when the row did not run). */
-async function latencySection(sqlite: Column, options: Options): Promise<LatencyResult[]> {
+/**
+ * Each token row at a steady open-loop rate of half its maximum from this run (measured first when
+ * the row did not run), on SQLite and, when the reference column runs, on the reference at half of
+ * its own maximum: what the protocol engine alone reaches at the same share of its capacity.
+ */
+async function latencySection(columns: Column[], options: Options): Promise<LatencyResult[]> {
   const results: LatencyResult[] = [];
   for (const key of LATENCY_KEYS) {
     const row = ROWS.find((r) => r.key === key);
     if (!row) continue;
-    let max = sqlite.results.get(key);
-    const measuredHere = !max || max.failed > 0;
-    if (!max || max.failed) {
-      progress(`  ${row.label} · SQLite, its maximum first … `);
-      max = summarize(await row.run(sqlite.target, sqlite.minter, { ...options, durationMs: Math.min(options.durationMs, 2000) }));
-      progress(`${describe(max)}\n`);
+    for (const column of columns) {
+      let max = column.results.get(key);
+      const measuredHere = !max || max.failed > 0;
+      if (!max || max.failed) {
+        progress(`  ${row.label} · ${column.name}, its maximum first … `);
+        max = summarize(await row.run(column.target, column.minter, { ...options, durationMs: Math.min(options.durationMs, 2000) }));
+        progress(`${describe(max)}\n`);
+      }
+      const rate = Math.max(1, max.rps / 2);
+      progress(`  ${row.label} · ${column.name} at a steady ${formatNumber(rate)}/s (half the maximum) … `);
+      // The reference's single-use credentials in windows of --batch (its adapter is a small LRU); reusable access tokens need none.
+      const singleUse = key === 'token-code' || key === 'token-refresh';
+      const result = await steadyRate(key, column.target, column.minter, rate, options.durationMs, column.reference && singleUse ? options.batch : undefined);
+      progress(`${describe(result)}\n`);
+      results.push({ key, label: row.label, column: column.name, reference: column.reference, maxRps: max.rps, measuredHere, rate, result });
     }
-    const rate = Math.max(1, max.rps / 2);
-    progress(`  ${row.label} · SQLite at a steady ${formatNumber(rate)}/s (half the maximum) … `);
-    const result = await steadyRate(key, sqlite.target, sqlite.minter, rate, options.durationMs);
-    progress(`${describe(result)}\n`);
-    results.push({ key, label: row.label, maxRps: max.rps, measuredHere, rate, result });
   }
   return results;
 }
@@ -573,7 +581,7 @@ async function main(): Promise<number> {
       progress(', Gatehouse (PostgreSQL)');
       columns.push(await openColumn('PostgreSQL', false, startGatehouse('postgres', gatehouseArgs('gatehouse-postgres'))));
     }
-    if (options.sections.has('reference') && rows.some((row) => row.compared)) {
+    if (needServers && options.sections.has('reference') && (rows.some((row) => row.compared) || options.sections.has('latency'))) {
       progress(', the reference (bare oidc-provider)');
       columns.push(await openColumn('reference', true, startReference(profileArgs('reference'))));
     }
@@ -625,7 +633,10 @@ async function main(): Promise<number> {
     }
     const sqlite = columns[0];
     if (sqlite && options.sections.has('interference')) interferenceResult = await interference(sqlite.target, sqlite.minter, options);
-    if (sqlite && options.sections.has('latency')) latencyResults = await latencySection(sqlite, options);
+    if (sqlite && options.sections.has('latency')) {
+      const reference = columns.find((column) => column.reference && !column.bareHttp);
+      latencyResults = await latencySection(reference ? [sqlite, reference] : [sqlite], options);
+    }
   } finally {
     for (const column of columns) await closeColumn(column);
   }
