@@ -26,7 +26,7 @@ import { readFileSync } from 'node:fs';
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
 import { mkdtemp, rm } from 'node:fs/promises';
 import http from 'node:http';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AdapterPayload } from 'oidc-provider';
@@ -51,6 +51,7 @@ import {
   formatNumber,
   freePort,
   machineBusy,
+  machineCpuMs,
   mapConcurrent,
   nextLoopbackAddress,
   refreshGrantBody,
@@ -122,6 +123,8 @@ interface ServeProcess {
   readyMs: number;
   /** The process's CPU time at that moment. */
   readyCpuMs: number;
+  /** Other processes' share of the CPUs meanwhile (not this one, not the server), where /proc/stat exists. */
+  otherLoad: number | undefined;
   /** performance.now() when it was spawned. */
   startedAt: number;
   cpuMs(): number;
@@ -132,6 +135,8 @@ interface ServeProcess {
 /** `node bin/gatehouse.js serve` on a data directory and port; resolves at its first discovery answer. */
 async function startServe(dataDir: string, port: number): Promise<ServeProcess> {
   const issuer = `http://127.0.0.1:${port}`;
+  const machine0 = machineCpuMs();
+  const own0 = process.cpuUsage();
   const started = performance.now();
   const child: ChildProcess = spawn(process.execPath, [BIN, 'serve', '--port', String(port), '--host', '127.0.0.1', '--issuer', issuer, '--data-dir', dataDir], {
     env: serveEnvironment(),
@@ -159,11 +164,18 @@ async function startServe(dataDir: string, port: number): Promise<ServeProcess> 
   }
   const readyMs = performance.now() - started;
   const readyCpuMs = processCpuMs(pid);
+  const machine1 = machineCpuMs();
+  const own = process.cpuUsage(own0);
+  const otherLoad =
+    machine0 === undefined || machine1 === undefined
+      ? undefined
+      : Math.max(0, machine1 - machine0 - readyCpuMs - (own.user + own.system) / 1000) / (readyMs * availableParallelism());
   return {
     pid,
     issuer,
     readyMs,
     readyCpuMs,
+    otherLoad,
     startedAt: started,
     cpuMs: () => processCpuMs(pid),
     memory: () => memoryStatus(pid),
@@ -184,6 +196,8 @@ async function startServe(dataDir: string, port: number): Promise<ServeProcess> 
 export interface StartSample {
   ms: number;
   cpuMs: number;
+  /** Other processes' share of the CPUs during the start. */
+  otherLoad?: number | undefined;
 }
 
 export interface ColdStartResult {
@@ -203,7 +217,7 @@ export async function coldStarts(runs: number, progress: (text: string) => void)
       for (const kind of ['fresh', 'existing'] as const) {
         const server = await startServe(dataDir, port);
         await server.stop();
-        result[kind].push({ ms: server.readyMs, cpuMs: server.readyCpuMs });
+        result[kind].push({ ms: server.readyMs, cpuMs: server.readyCpuMs, otherLoad: server.otherLoad });
         progress(`${kind === 'fresh' ? '' : ', '}${kind} ${Math.round(server.readyMs)} ms (CPU ${Math.round(server.readyCpuMs)} ms)`);
       }
       progress(run < runs - 1 ? '; ' : '');
@@ -528,8 +542,12 @@ export function footprintReport(section: FootprintSection): { lines: string[]; g
   let failed = false;
   const { coldStart, sessions } = section;
   if (coldStart) {
+    const others = (samples: StartSample[]) => {
+      const loads = samples.flatMap((s) => (s.otherLoad === undefined ? [] : [s.otherLoad]));
+      return loads.length ? `, other processes ${formatNumber(100 * median(loads))}% of the CPUs (median; max ${formatNumber(100 * Math.max(...loads))}%)` : '';
+    };
     const describe = (samples: StartSample[]) =>
-      `median ${formatNumber(median(samples.map((s) => s.ms)))} ms, max ${formatNumber(Math.max(...samples.map((s) => s.ms)))} ms (CPU ${formatNumber(median(samples.map((s) => s.cpuMs)))} ms)`;
+      `median ${formatNumber(median(samples.map((s) => s.ms)))} ms, max ${formatNumber(Math.max(...samples.map((s) => s.ms)))} ms (CPU ${formatNumber(median(samples.map((s) => s.cpuMs)))} ms${others(samples)})`;
     lines.push(
       `Cold start, \`node bin/gatehouse.js serve\` on SQLite to the first 200 of the discovery document (${coldStart.fresh.length} runs): ` +
         `new data directory ${describe(coldStart.fresh)}; existing one ${describe(coldStart.existing)}.`,
