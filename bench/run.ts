@@ -413,9 +413,8 @@ async function latencySection(columns: Column[], options: Options): Promise<Late
       }
       const rate = Math.max(1, max.rps / 2);
       progress(`  ${row.label} · ${column.name} at a steady ${formatNumber(rate)}/s (half the maximum) … `);
-      // The reference's single-use credentials in windows of --batch (its adapter is a small LRU); reusable access tokens need none.
-      const singleUse = key === 'token-code' || key === 'token-refresh';
-      const result = await steadyRate(key, column.target, column.minter, rate, options.durationMs, column.reference && singleUse ? options.batch : undefined);
+      // The reference mints in windows of --batch: its adapter is a small LRU.
+      const result = await steadyRate(key, column.target, column.minter, rate, options.durationMs, column.reference ? options.batch : undefined);
       progress(`${describe(result)}\n`);
       results.push({ key, label: row.label, column: column.name, reference: column.reference, maxRps: max.rps, measuredHere, rate, result });
     }
@@ -634,7 +633,7 @@ async function main(): Promise<number> {
     const sqlite = columns[0];
     if (sqlite && options.sections.has('interference')) interferenceResult = await interference(sqlite.target, sqlite.minter, options);
     if (sqlite && options.sections.has('latency')) {
-      const reference = columns.find((column) => column.reference && !column.bareHttp);
+      const reference = columns.find((column) => column.reference);
       latencyResults = await latencySection(reference ? [sqlite, reference] : [sqlite], options);
     }
   } finally {

@@ -77,39 +77,39 @@ describe('Server start-up', () => {
     });
   }
 
-  // Schema checks are not about storage: one database is enough.
-  test('sqlite: a route schema that breaks the JSON Schema meta-schema is refused on its first use and by compilePending', async () => {
-    const { runtime, cleanup } = await freshRuntime('sqlite');
-    const app = await buildApp(runtime, { logLevel: 'silent' });
-    try {
-      // A negative minLength compiles without complaint (Ajv checks only that it is a number): only the meta-schema refuses it.
-      app.get('/start-up-broken', { schema: { querystring: { type: 'object', properties: { n: { type: 'string', minLength: -1 } } } } }, async () => ({ ok: true }));
-      await app.ready();
-      const compilers = compilersOf(app);
-      const answered = await app.inject({ method: 'GET', url: '/start-up-broken?n=x' });
-      assert.equal(answered.statusCode, 500, answered.body);
-      assert.throws(() => compilers.compilePending(), /schema is invalid: .*minLength must be >= 0/);
-    } finally {
-      await app.close();
-      await cleanup();
-    }
-  });
-
-  test('sqlite: a shared schema that breaks the JSON Schema meta-schema is refused on the first use of a route that refers to it, and by compilePending', async () => {
-    const { runtime, cleanup } = await freshRuntime('sqlite');
-    const app = await buildApp(runtime, { logLevel: 'silent' });
-    try {
-      app.addSchema({ $id: 'start-up-broken-shared', type: 'object', properties: { n: { type: 'string', minLength: -1 } } });
-      app.get('/start-up-shared', { schema: { querystring: { $ref: 'start-up-broken-shared#' } } }, async () => ({ ok: true }));
-      await app.ready();
-      const answered = await app.inject({ method: 'GET', url: '/start-up-shared?n=x' });
-      assert.equal(answered.statusCode, 500, answered.body);
-      assert.throws(() => compilersOf(app).compilePending(), /schema is invalid: .*minLength must be >= 0/);
-    } finally {
-      await app.close();
-      await cleanup();
-    }
-  });
+  // A negative minLength compiles without complaint (Ajv checks only that it is a number): only the
+  // meta-schema refuses it. Schema checks are not about storage: one database is enough.
+  const brokenSchemas: Array<{ name: string; url: string; register(app: Awaited<ReturnType<typeof buildApp>>): void }> = [
+    {
+      name: 'a route schema',
+      url: '/start-up-broken?n=x',
+      register: (app) => app.get('/start-up-broken', { schema: { querystring: { type: 'object', properties: { n: { type: 'string', minLength: -1 } } } } }, async () => ({ ok: true })),
+    },
+    {
+      name: 'a shared schema a route refers to',
+      url: '/start-up-shared?n=x',
+      register: (app) => {
+        app.addSchema({ $id: 'start-up-broken-shared', type: 'object', properties: { n: { type: 'string', minLength: -1 } } });
+        app.get('/start-up-shared', { schema: { querystring: { $ref: 'start-up-broken-shared#' } } }, async () => ({ ok: true }));
+      },
+    },
+  ];
+  for (const { name, url, register } of brokenSchemas) {
+    test(`sqlite: ${name} that breaks the JSON Schema meta-schema is refused on the route's first use and by compilePending`, async () => {
+      const { runtime, cleanup } = await freshRuntime('sqlite');
+      const app = await buildApp(runtime, { logLevel: 'silent' });
+      try {
+        register(app);
+        await app.ready();
+        const answered = await app.inject({ method: 'GET', url });
+        assert.equal(answered.statusCode, 500, answered.body);
+        assert.throws(() => compilersOf(app).compilePending(), /schema is invalid: .*minLength must be >= 0/);
+      } finally {
+        await app.close();
+        await cleanup();
+      }
+    });
+  }
 
   test('sqlite: serving discovery loads neither the WebAuthn library, the QR code library, nor the PostgreSQL driver', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'gatehouse-start-up-'));
