@@ -86,22 +86,13 @@ async function prepare(key: LatencyKey, target: Target, minter: Minter, session:
   }
 }
 
-/** The rows whose every request spends a credential minted before its window. */
-const SINGLE_USE_KEYS: readonly LatencyKey[] = ['token-code', 'token-refresh'];
-
-/**
- * `count` requests of the row at `rate` per second, in windows of freshly minted credentials. With
- * `mintLimit`, a single-use row's windows hold at most that many requests (the reference's in-memory
- * adapter is an LRU of 1000 entries: codes minted far ahead would be evicted before their turn);
- * the reusable access tokens of the other rows need no limit.
- */
-export async function steadyRate(key: LatencyKey, target: Target, minter: Minter, rate: number, durationMs: number, mintLimit?: number): Promise<RowResult> {
-  const maxPerWindow = mintLimit !== undefined && SINGLE_USE_KEYS.includes(key) ? mintLimit : Number.POSITIVE_INFINITY;
+/** `count` requests of the row at `rate` per second, in windows of freshly minted credentials. */
+export async function steadyRate(key: LatencyKey, target: Target, minter: Minter, rate: number, durationMs: number): Promise<RowResult> {
   const session = new HttpSession(undefined, 256);
   try {
     let total: Sample | undefined;
     let left = Math.max(20, Math.round((rate * durationMs) / 1000));
-    const perWindow = Math.min(maxPerWindow, Math.max(20, Math.round((rate * MINT_WINDOW_MS) / 1000)));
+    const perWindow = Math.max(20, Math.round((rate * MINT_WINDOW_MS) / 1000));
     while (left > 0) {
       const count = Math.min(left, perWindow);
       const task = await prepare(key, target, minter, session, count);

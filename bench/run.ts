@@ -52,7 +52,7 @@ const OPTION_SPECS = {
   duration: { env: 'BENCH_DURATION', default: '5', help: 'measured seconds per row' },
   connections: { env: 'BENCH_CONNECTIONS', default: '10', help: 'autocannon connections' },
   rounds: { env: 'BENCH_ROUNDS', default: '3', help: 'rows compared with the reference alternate between the servers this many times, so that both see the same background load' },
-  batch: { env: 'BENCH_BATCH', default: '250', help: 'codes/refresh tokens minted per timed batch (the reference LRU keeps ~1000 entries)' },
+  batch: { env: 'BENCH_BATCH', default: '250', help: 'codes/refresh tokens minted per timed batch' },
   'signin-concurrency': { env: 'BENCH_SIGNIN_CONCURRENCY', default: '', help: 'password sign-ins in flight (default: the thread pool size, as many as argon2 verifies in flight)' },
   'token-rate': { env: 'BENCH_TOKEN_RATE', default: '50', help: 'steady token requests/s for the p99 with/without sign-ins' },
   sessions: { env: 'BENCH_SESSIONS', default: '100000', help: 'live sessions (each with a grant, an access and a refresh token) for the footprint section' },
@@ -413,8 +413,7 @@ async function latencySection(columns: Column[], options: Options): Promise<Late
       }
       const rate = Math.max(1, max.rps / 2);
       progress(`  ${row.label} · ${column.name} at a steady ${formatNumber(rate)}/s (half the maximum) … `);
-      // The reference mints in windows of --batch: its adapter is a small LRU.
-      const result = await steadyRate(key, column.target, column.minter, rate, options.durationMs, column.reference ? options.batch : undefined);
+      const result = await steadyRate(key, column.target, column.minter, rate, options.durationMs);
       progress(`${describe(result)}\n`);
       results.push({ key, label: row.label, column: column.name, reference: column.reference, maxRps: max.rps, measuredHere, rate, result });
     }
