@@ -350,6 +350,8 @@ export interface Sample {
   /** CPU time of other processes on the machine meanwhile, and the wall time that covers. */
   otherCpuMs?: number;
   meteredMs?: number;
+  /** When it was metered: [start, end] in µs of the monotonic clock V8's CPU profiles use (profile-compare.ts). */
+  windows?: Array<[number, number]>;
 }
 
 export const emptySample = (): Sample => ({ latencies: [], ok: 0, failed: 0, failures: new Map(), elapsedMs: 0 });
@@ -362,6 +364,7 @@ export function mergeSamples(a: Sample, b: Sample): Sample {
   const cpuMs = add(a.cpuMs, b.cpuMs);
   const otherCpuMs = add(a.otherCpuMs, b.otherCpuMs);
   const meteredMs = add(a.meteredMs, b.meteredMs);
+  const windows = [...(a.windows ?? []), ...(b.windows ?? [])];
   return {
     latencies: a.latencies.concat(b.latencies),
     ok: a.ok + b.ok,
@@ -371,8 +374,12 @@ export function mergeSamples(a: Sample, b: Sample): Sample {
     ...(cpuMs === undefined ? {} : { cpuMs }),
     ...(otherCpuMs === undefined ? {} : { otherCpuMs }),
     ...(meteredMs === undefined ? {} : { meteredMs }),
+    ...(windows.length ? { windows } : {}),
   };
 }
+
+/** Now, in µs of the monotonic clock (CLOCK_MONOTONIC on Linux) that V8 stamps CPU profile samples with. */
+const monotonicMicros = () => Number(process.hrtime.bigint() / 1000n);
 
 /** CPU time every process on the machine has used so far (ms), from /proc/stat; undefined elsewhere. */
 export function machineCpuMs(): number | undefined {
@@ -401,7 +408,9 @@ export async function metered(cpu: (() => Promise<number>) | undefined, work: ()
   const machine0 = machineCpuMs();
   const own0 = ownCpuMs();
   const server0 = await cpu();
+  const windowStart = monotonicMicros();
   const sample = await work();
+  sample.windows = [[windowStart, monotonicMicros()]];
   sample.cpuMs = (await cpu()) - server0;
   const own = ownCpuMs() - own0;
   const machine1 = machineCpuMs();
@@ -425,6 +434,7 @@ function mergeInto(total: Sample, part: Sample): void {
   if (part.cpuMs !== undefined) total.cpuMs = (total.cpuMs ?? 0) + part.cpuMs;
   if (part.otherCpuMs !== undefined) total.otherCpuMs = (total.otherCpuMs ?? 0) + part.otherCpuMs;
   if (part.meteredMs !== undefined) total.meteredMs = (total.meteredMs ?? 0) + part.meteredMs;
+  if (part.windows) total.windows = [...(total.windows ?? []), ...part.windows];
 }
 
 export interface RowResult {

@@ -11,20 +11,20 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { markdownTable } from './lib.ts';
 
-interface ProfileNode {
+export interface ProfileNode {
   id: number;
   callFrame: { functionName: string; url: string; lineNumber: number };
   children?: number[];
 }
 
-interface Profile {
+export interface Profile {
   nodes: ProfileNode[];
   samples: number[];
   timeDeltas: number[];
 }
 
 /** node_modules/<package> or src/<path>, else the file name. */
-function owner(url: string): string {
+export function owner(url: string): string {
   if (!url) return '(native / V8)';
   const pkg = url.match(/node_modules\/((?:@[^/]+\/)?[^/]+)/);
   if (pkg?.[1]) return pkg[1];

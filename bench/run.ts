@@ -9,7 +9,7 @@
  * a PostgreSQL column. Exits 1 only when something errored (a failed request counts), not when a
  * goal is missed.
  */
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism, cpus } from 'node:os';
 import { join } from 'node:path';
@@ -41,6 +41,7 @@ import {
 } from './lib.ts';
 import { type FootprintSection, footprintReport, measureFootprint } from './footprint.ts';
 import { LATENCY_KEYS, type LatencyResult, latencyReport, steadyRate } from './latency.ts';
+import { PROFILE_WINDOWS_FILE, type ProfileWindows } from './profile-compare.ts';
 import { startReference } from './reference.ts';
 import { startScaledGatehouse } from './scale-out.ts';
 import { startStaticReference } from './static-reference.ts';
@@ -305,6 +306,8 @@ interface Column {
   target: Target;
   minter: Minter;
   results: Map<RowKey, RowResult>;
+  /** With --profile: the folder under it where this column's processes write their CPU profiles. */
+  profile?: string;
 }
 
 async function openColumn(name: string, reference: boolean, start: Promise<ChildServer>): Promise<Column> {
@@ -560,6 +563,9 @@ async function main(): Promise<number> {
   const profileArgs = (name: string) => (options.profile ? ['--cpu-prof', `--cpu-prof-dir=${join(options.profile, name)}`] : []);
   // BENCH_SERVER_NODE_FLAGS: Node/V8 flags for the Gatehouse columns' processes alone (to try e.g. heap sizes).
   const gatehouseArgs = (name: string) => [...(process.env.BENCH_SERVER_NODE_FLAGS ?? '').split(' ').filter(Boolean), ...profileArgs(name)];
+  const profiled = (name: string, column: Column): Column => (options.profile ? { ...column, profile: name } : column);
+  /** With --profile: when each row was measured on each profiled column, for bench/profile-compare.ts. */
+  const profileWindows: ProfileWindows[] = [];
   const columns: Column[] = [];
   let interferenceResult: Interference | undefined;
   let argon2Result: Argon2Result | undefined;
@@ -572,32 +578,32 @@ async function main(): Promise<number> {
     if (!needServers) progress('no rows to measure on the servers');
     else {
       progress('starting Gatehouse (SQLite)');
-      columns.push(await openColumn('SQLite', false, startGatehouse('sqlite', gatehouseArgs('gatehouse-sqlite'))));
+      columns.push(profiled('gatehouse-sqlite', await openColumn('SQLite', false, startGatehouse('sqlite', gatehouseArgs('gatehouse-sqlite')))));
     }
     // The nodes column is compared with one PostgreSQL node: it brings that column along.
     if (needServers && options.databaseUrl && (options.sections.has('postgres') || options.sections.has('nodes'))) {
       progress(', Gatehouse (PostgreSQL)');
-      columns.push(await openColumn('PostgreSQL', false, startGatehouse('postgres', gatehouseArgs('gatehouse-postgres'))));
+      columns.push(profiled('gatehouse-postgres', await openColumn('PostgreSQL', false, startGatehouse('postgres', gatehouseArgs('gatehouse-postgres')))));
     }
     if (needServers && options.sections.has('reference') && (rows.some((row) => row.compared) || options.sections.has('latency'))) {
       progress(', the reference (bare oidc-provider)');
-      columns.push(await openColumn('reference', true, startReference(profileArgs('reference'))));
+      columns.push(profiled('reference', await openColumn('reference', true, startReference(profileArgs('reference')))));
     }
     const gatehouse = columns[0];
     if (gatehouse && options.sections.has('bare-http') && rows.some((row) => row.againstBareHttp)) {
       progress(', a bare node:http server with the same discovery and JWKS bytes');
-      columns.push(await openBareHttpColumn(gatehouse, profileArgs('bare-http')));
+      columns.push(profiled('bare-http', await openBareHttpColumn(gatehouse, profileArgs('bare-http'))));
     }
     const scaleRows = rows.some((row) => SCALE_ROWS.includes(row.key));
     if (scaleRows && options.sections.has('workers')) {
       progress(`, gatehouse serve --workers ${SCALE_PROCESSES} (SQLite)`);
       const column = await openColumn(`SQLite, ${SCALE_PROCESSES} workers`, false, startScaledGatehouse('workers', SCALE_PROCESSES, profileArgs('gatehouse-workers')));
-      columns.push({ ...column, scale: { baseline: 'SQLite', ratioLabel: `${SCALE_PROCESSES} workers / 1`, goal: WORKERS_GOAL } });
+      columns.push(profiled('gatehouse-workers', { ...column, scale: { baseline: 'SQLite', ratioLabel: `${SCALE_PROCESSES} workers / 1`, goal: WORKERS_GOAL } }));
     }
     if (scaleRows && options.databaseUrl && options.sections.has('nodes')) {
       progress(`, ${SCALE_PROCESSES} Gatehouse nodes on one PostgreSQL`);
       const column = await openColumn(`PostgreSQL, ${SCALE_PROCESSES} nodes`, false, startScaledGatehouse('nodes', SCALE_PROCESSES, profileArgs('gatehouse-nodes')));
-      columns.push({ ...column, scale: { baseline: 'PostgreSQL', ratioLabel: `${SCALE_PROCESSES} nodes / 1` } });
+      columns.push(profiled('gatehouse-nodes', { ...column, scale: { baseline: 'PostgreSQL', ratioLabel: `${SCALE_PROCESSES} nodes / 1` } }));
     }
     busy = await machineBusy(1000);
     progress(`\nmachine busy before the load (other processes): ${busy === undefined ? 'unknown' : `${formatNumber(100 * busy)}%`}\n`);
@@ -625,6 +631,7 @@ async function main(): Promise<number> {
       for (const [column, sample] of samples) {
         const result = summarize(sample);
         column.results.set(row.key, result);
+        if (column.profile && sample.windows) profileWindows.push({ profile: column.profile, column: column.name, row: row.key, requests: result.requests, windows: sample.windows });
         if (rounds > 1) progress(`  ${row.label} · ${column.name}, all rounds: ${describe(result)}\n`);
       }
       if (row.key === 'signin' && options.sections.has('argon2')) argon2Result = await measureArgon2(poolSize, options);
@@ -637,6 +644,10 @@ async function main(): Promise<number> {
     }
   } finally {
     for (const column of columns) await closeColumn(column);
+    if (options.profile && profileWindows.length) {
+      mkdirSync(options.profile, { recursive: true });
+      writeFileSync(join(options.profile, PROFILE_WINDOWS_FILE), `${JSON.stringify(profileWindows)}\n`);
+    }
   }
   // With the other servers gone: its own `serve` processes.
   if (options.sections.has('footprint')) footprint = await measureFootprint({ ...options, progress });
