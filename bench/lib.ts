@@ -350,6 +350,8 @@ export interface Sample {
   /** CPU time of other processes on the machine meanwhile, and the wall time that covers. */
   otherCpuMs?: number;
   meteredMs?: number;
+  /** CPU time this process, the load generator, used meanwhile (when the server is another process). */
+  loadCpuMs?: number;
   /** When it was metered: [start, end] in µs of the monotonic clock V8's CPU profiles use (profile-compare.ts). */
   windows?: Array<[number, number]>;
 }
@@ -364,6 +366,7 @@ export function mergeSamples(a: Sample, b: Sample): Sample {
   const cpuMs = add(a.cpuMs, b.cpuMs);
   const otherCpuMs = add(a.otherCpuMs, b.otherCpuMs);
   const meteredMs = add(a.meteredMs, b.meteredMs);
+  const loadCpuMs = add(a.loadCpuMs, b.loadCpuMs);
   const windows = [...(a.windows ?? []), ...(b.windows ?? [])];
   return {
     latencies: a.latencies.concat(b.latencies),
@@ -374,6 +377,7 @@ export function mergeSamples(a: Sample, b: Sample): Sample {
     ...(cpuMs === undefined ? {} : { cpuMs }),
     ...(otherCpuMs === undefined ? {} : { otherCpuMs }),
     ...(meteredMs === undefined ? {} : { meteredMs }),
+    ...(loadCpuMs === undefined ? {} : { loadCpuMs }),
     ...(windows.length ? { windows } : {}),
   };
 }
@@ -413,6 +417,7 @@ export async function metered(cpu: (() => Promise<number>) | undefined, work: ()
   sample.windows = [[windowStart, monotonicMicros()]];
   sample.cpuMs = (await cpu()) - server0;
   const own = ownCpuMs() - own0;
+  if (!serverIsThisProcess) sample.loadCpuMs = own;
   const machine1 = machineCpuMs();
   if (machine0 !== undefined && machine1 !== undefined) {
     sample.otherCpuMs = Math.max(0, machine1 - machine0 - (serverIsThisProcess ? own : own + sample.cpuMs));
@@ -434,6 +439,7 @@ function mergeInto(total: Sample, part: Sample): void {
   if (part.cpuMs !== undefined) total.cpuMs = (total.cpuMs ?? 0) + part.cpuMs;
   if (part.otherCpuMs !== undefined) total.otherCpuMs = (total.otherCpuMs ?? 0) + part.otherCpuMs;
   if (part.meteredMs !== undefined) total.meteredMs = (total.meteredMs ?? 0) + part.meteredMs;
+  if (part.loadCpuMs !== undefined) total.loadCpuMs = (total.loadCpuMs ?? 0) + part.loadCpuMs;
   if (part.windows) total.windows = [...(total.windows ?? []), ...part.windows];
 }
 
@@ -450,6 +456,8 @@ export interface RowResult {
   cpuPerRequest?: number;
   /** Share of the machine's CPUs that other processes used meanwhile (0-1), when measured. */
   otherLoad?: number;
+  /** The load generator's (this process's) CPU milliseconds per request, when measured. */
+  loadCpuPerRequest?: number;
 }
 
 export function percentile(sorted: number[], p: number): number {
@@ -470,6 +478,7 @@ export function summarize(sample: Sample): RowResult {
     seconds,
     ...(sample.cpuMs === undefined || sample.ok + sample.failed === 0 ? {} : { cpuPerRequest: sample.cpuMs / (sample.ok + sample.failed) }),
     ...(sample.otherCpuMs === undefined || !sample.meteredMs ? {} : { otherLoad: sample.otherCpuMs / (sample.meteredMs * availableParallelism()) }),
+    ...(sample.loadCpuMs === undefined || sample.ok + sample.failed === 0 ? {} : { loadCpuPerRequest: sample.loadCpuMs / (sample.ok + sample.failed) }),
   };
 }
 

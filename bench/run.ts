@@ -528,6 +528,17 @@ function scaleTable(columns: Column[]): string | undefined {
   return `Several processes (CPU ms/req adds up all of them; * marks more than ${percent(NOISY)} other load):\n\n${markdownTable(header, rows, header.map((_, i) => i > 0))}\n\n${notes.map((n) => `- ${n}`).join('\n')}`;
 }
 
+/**
+ * What the machine allows: the CPUs the one-process row kept busy (server and load generator) and
+ * so the most that more processes could reach on these CPUs if a request cost them no more.
+ */
+function ceiling(one: RowResult): string {
+  if (one.cpuPerRequest === undefined || one.loadCpuPerRequest === undefined) return '';
+  const cpus = availableParallelism();
+  const busy = (one.rps * (one.cpuPerRequest + one.loadCpuPerRequest)) / 1000;
+  return `; the one process and the load generator kept ${busy.toFixed(2)} of the ${cpus} CPUs busy (${formatMs(one.cpuPerRequest)} + ${formatMs(one.loadCpuPerRequest)} ms per request), so at the same CPU per request these CPUs allow at most ${(cpus / busy).toFixed(2)}×`;
+}
+
 /** PASS/FAIL of the several-process columns that have a goal (2 workers over 1 on the token rows). */
 function scaleGoals(columns: Column[]): string[] {
   const goals: string[] = [];
@@ -544,7 +555,7 @@ function scaleGoals(columns: Column[]): string[] {
       else {
         const value = several.rps / one.rps;
         const cpu = several.cpuPerRequest && one.cpuPerRequest ? `; CPU per request ${formatMs(several.cpuPerRequest)} against ${formatMs(one.cpuPerRequest)} ms` : '';
-        goals.push(`- ${value >= goal ? 'PASS' : 'FAIL'} ${label}: ${column.name} / ${baseline.name} ${value.toFixed(2)} req/s (goal ≥ ${goal.toFixed(2)})${cpu}${disturbed(several, one)}`);
+        goals.push(`- ${value >= goal ? 'PASS' : 'FAIL'} ${label}: ${column.name} / ${baseline.name} ${value.toFixed(2)} req/s (goal ≥ ${goal.toFixed(2)})${cpu}${ceiling(one)}${disturbed(several, one)}`);
       }
     }
   }
