@@ -111,7 +111,7 @@ describe('Server start-up', () => {
     });
   }
 
-  test('sqlite: serving discovery loads neither the WebAuthn library, the QR code library, nor the PostgreSQL driver', async () => {
+  test('sqlite: serving discovery loads neither the WebAuthn library, the QR code library, nor the PostgreSQL driver, and starting makes no fetch', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'gatehouse-start-up-'));
     const at = (path: string) => JSON.stringify(new URL(`../../../src/${path}`, import.meta.url).href);
     const script = `
@@ -122,18 +122,24 @@ describe('Server start-up', () => {
       const { openRuntime } = await import(${at('runtime.ts')});
       const { startServer } = await import(${at('http/server.ts')});
       const config = { ...loadConfig({ dataDir: ${JSON.stringify(dataDir)}, issuer: 'http://127.0.0.1:0' }, {}), port: 0, host: '127.0.0.1' };
+      // fetch (Node's undici client) costs a start 50-80 ms: the start-up's own requests use node:http.
+      const realFetch = globalThis.fetch;
+      let startUpFetches = 0;
+      globalThis.fetch = (...args) => { startUpFetches++; return realFetch(...args); };
       const runtime = await openRuntime(config);
       const server = await startServer(runtime, { logLevel: 'silent' });
+      globalThis.fetch = realFetch;
       const response = await fetch(server.url + '/.well-known/openid-configuration');
       await server.close();
       await runtime.close();
-      process.stdout.write(JSON.stringify({ status: response.status, loaded: [...loaded] }));
+      process.stdout.write(JSON.stringify({ status: response.status, loaded: [...loaded], startUpFetches }));
     `;
     try {
       const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '' } });
       assert.equal(child.status, 0, child.stderr);
-      const { status, loaded } = JSON.parse(child.stdout) as { status: number; loaded: string[] };
+      const { status, loaded, startUpFetches } = JSON.parse(child.stdout) as { status: number; loaded: string[]; startUpFetches: number };
       assert.equal(status, 200);
+      assert.equal(startUpFetches, 0, 'the start-up fetched something');
       assert.ok(loaded.some((url) => url.includes('/node_modules/oidc-provider/')), 'the hook sees the modules loaded');
       const heavy = loaded.filter((url) => /\/node_modules\/(@simplewebauthn|@peculiar|qrcode|pg)\//.test(url));
       assert.deepEqual(heavy, []);
