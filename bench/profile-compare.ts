@@ -14,7 +14,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { markdownTable } from './lib.ts';
-import { owner, type Profile, type ProfileNode } from './profile-summary.ts';
+import { indexProfile, owner, type Profile, type ProfileNode } from './profile-summary.ts';
 
 /** When one row was measured on one profiled column (µs of the profiles' monotonic clock). */
 export interface ProfileWindows {
@@ -44,11 +44,15 @@ function ownerGroup(url: string): string {
 
 /** Milliseconds of main-thread time by owner, and idle, over the samples inside `windows`. */
 export function timeInWindows(profile: Profile & { startTime: number }, windows: Array<[number, number]>): { byOwner: Map<string, number>; busy: number; idle: number } {
-  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
-  const parent = new Map<number, number>();
-  for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
+  const { byId, parent } = indexProfile(profile);
+  // Samples come in time order: one pass over the windows, in time order too.
   const sorted = [...windows].sort((a, b) => a[0] - b[0]);
-  const inside = (t: number) => sorted.some(([start, end]) => t >= start && t <= end);
+  let at = 0;
+  const inside = (t: number) => {
+    while (at < sorted.length && t > (sorted[at] as [number, number])[1]) at++;
+    const window = sorted[at];
+    return window !== undefined && t >= window[0];
+  };
   /** The owner of a node: its own URL's, else (native code) its nearest caller's with one. */
   const ownerOf = new Map<number, string>();
   const resolve = (node: ProfileNode): string => {

@@ -34,10 +34,16 @@ export function owner(url: string): string {
   return url.split('/').slice(-2).join('/');
 }
 
-export function summarizeProfile(profile: Profile, options: { top: number; focus?: string | undefined }) {
+/** The profile's nodes by id, and each node's parent. */
+export function indexProfile(profile: Profile): { byId: Map<number, ProfileNode>; parent: Map<number, number> } {
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
   const parent = new Map<number, number>();
   for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
+  return { byId, parent };
+}
+
+export function summarizeProfile(profile: Profile, options: { top: number; focus?: string | undefined }) {
+  const { byId, parent } = indexProfile(profile);
   const stackOf = (id: number): ProfileNode[] => {
     const stack: ProfileNode[] = [];
     for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {

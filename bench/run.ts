@@ -573,8 +573,12 @@ async function main(): Promise<number> {
   const rows = ROWS.filter((row) => options.sections.has(row.key));
   const profileArgs = (name: string) => (options.profile ? ['--cpu-prof', `--cpu-prof-dir=${join(options.profile, name)}`] : []);
   // BENCH_SERVER_NODE_FLAGS: Node/V8 flags for the Gatehouse columns' processes alone (to try e.g. heap sizes).
-  const gatehouseArgs = (name: string) => [...(process.env.BENCH_SERVER_NODE_FLAGS ?? '').split(' ').filter(Boolean), ...profileArgs(name)];
-  const profiled = (name: string, column: Column): Column => (options.profile ? { ...column, profile: name } : column);
+  const gatehouseArgs = (execArgv: string[]) => [...(process.env.BENCH_SERVER_NODE_FLAGS ?? '').split(' ').filter(Boolean), ...execArgv];
+  /** Opens a column whose processes get --profile's arguments for `folder`, and notes the folder on it. */
+  const openProfiled = async (folder: string, open: (execArgv: string[]) => Promise<Column>): Promise<Column> => {
+    const column = await open(profileArgs(folder));
+    return options.profile ? { ...column, profile: folder } : column;
+  };
   /** With --profile: when each row was measured on each profiled column, for bench/profile-compare.ts. */
   const profileWindows: ProfileWindows[] = [];
   const columns: Column[] = [];
@@ -589,32 +593,32 @@ async function main(): Promise<number> {
     if (!needServers) progress('no rows to measure on the servers');
     else {
       progress('starting Gatehouse (SQLite)');
-      columns.push(profiled('gatehouse-sqlite', await openColumn('SQLite', false, startGatehouse('sqlite', gatehouseArgs('gatehouse-sqlite')))));
+      columns.push(await openProfiled('gatehouse-sqlite', (execArgv) => openColumn('SQLite', false, startGatehouse('sqlite', gatehouseArgs(execArgv)))));
     }
     // The nodes column is compared with one PostgreSQL node: it brings that column along.
     if (needServers && options.databaseUrl && (options.sections.has('postgres') || options.sections.has('nodes'))) {
       progress(', Gatehouse (PostgreSQL)');
-      columns.push(profiled('gatehouse-postgres', await openColumn('PostgreSQL', false, startGatehouse('postgres', gatehouseArgs('gatehouse-postgres')))));
+      columns.push(await openProfiled('gatehouse-postgres', (execArgv) => openColumn('PostgreSQL', false, startGatehouse('postgres', gatehouseArgs(execArgv)))));
     }
     if (needServers && options.sections.has('reference') && (rows.some((row) => row.compared) || options.sections.has('latency'))) {
       progress(', the reference (bare oidc-provider)');
-      columns.push(profiled('reference', await openColumn('reference', true, startReference(profileArgs('reference')))));
+      columns.push(await openProfiled('reference', (execArgv) => openColumn('reference', true, startReference(execArgv))));
     }
     const gatehouse = columns[0];
     if (gatehouse && options.sections.has('bare-http') && rows.some((row) => row.againstBareHttp)) {
       progress(', a bare node:http server with the same discovery and JWKS bytes');
-      columns.push(profiled('bare-http', await openBareHttpColumn(gatehouse, profileArgs('bare-http'))));
+      columns.push(await openProfiled('bare-http', (execArgv) => openBareHttpColumn(gatehouse, execArgv)));
     }
     const scaleRows = rows.some((row) => SCALE_ROWS.includes(row.key));
     if (scaleRows && options.sections.has('workers')) {
       progress(`, gatehouse serve --workers ${SCALE_PROCESSES} (SQLite)`);
-      const column = await openColumn(`SQLite, ${SCALE_PROCESSES} workers`, false, startScaledGatehouse('workers', SCALE_PROCESSES, profileArgs('gatehouse-workers')));
-      columns.push(profiled('gatehouse-workers', { ...column, scale: { baseline: 'SQLite', ratioLabel: `${SCALE_PROCESSES} workers / 1`, goal: WORKERS_GOAL } }));
+      const column = await openProfiled('gatehouse-workers', (execArgv) => openColumn(`SQLite, ${SCALE_PROCESSES} workers`, false, startScaledGatehouse('workers', SCALE_PROCESSES, execArgv)));
+      columns.push({ ...column, scale: { baseline: 'SQLite', ratioLabel: `${SCALE_PROCESSES} workers / 1`, goal: WORKERS_GOAL } });
     }
     if (scaleRows && options.databaseUrl && options.sections.has('nodes')) {
       progress(`, ${SCALE_PROCESSES} Gatehouse nodes on one PostgreSQL`);
-      const column = await openColumn(`PostgreSQL, ${SCALE_PROCESSES} nodes`, false, startScaledGatehouse('nodes', SCALE_PROCESSES, profileArgs('gatehouse-nodes')));
-      columns.push(profiled('gatehouse-nodes', { ...column, scale: { baseline: 'PostgreSQL', ratioLabel: `${SCALE_PROCESSES} nodes / 1` } }));
+      const column = await openProfiled('gatehouse-nodes', (execArgv) => openColumn(`PostgreSQL, ${SCALE_PROCESSES} nodes`, false, startScaledGatehouse('nodes', SCALE_PROCESSES, execArgv)));
+      columns.push({ ...column, scale: { baseline: 'PostgreSQL', ratioLabel: `${SCALE_PROCESSES} nodes / 1` } });
     }
     busy = await machineBusy(1000);
     progress(`\nmachine busy before the load (other processes): ${busy === undefined ? 'unknown' : `${formatNumber(100 * busy)}%`}\n`);
