@@ -36,7 +36,7 @@ async function newRsaKey(): Promise<{ kid: string; publicJwk: JWK; privateJwk: J
 export function createKeyStore(db: Kysely<Database>, dialect: DialectName, secret: Buffer) {
   const sealingKey = deriveKey(secret, 'signing-keys');
 
-  async function insert(trx: Kysely<Database>, state: KeyState, made?: Promise<Awaited<ReturnType<typeof newRsaKey>>>): Promise<void> {
+  async function insert(trx: Kysely<Database>, state: KeyState, made?: Promise<Awaited<ReturnType<typeof newRsaKey>>>, createdAt?: string): Promise<void> {
     const key = await (made ?? newRsaKey());
     await trx
       .insertInto('signing_keys')
@@ -46,7 +46,7 @@ export function createKeyStore(db: Kysely<Database>, dialect: DialectName, secre
         public_jwk: JSON.stringify(key.publicJwk),
         private_jwk: seal(sealingKey, JSON.stringify(key.privateJwk)),
         state,
-        created_at: nowIso(),
+        created_at: createdAt ?? nowIso(),
         retire_at: null,
       })
       .execute();
@@ -59,7 +59,7 @@ export function createKeyStore(db: Kysely<Database>, dialect: DialectName, secre
       const order: Record<string, number> = { current: 0, next: 1, previous: 2 };
       const rows = await db.selectFrom('signing_keys').select(['kid', 'alg', 'state', 'created_at', 'retire_at']).execute();
       return rows
-        .sort((a, b) => (order[a.state] ?? 3) - (order[b.state] ?? 3) || b.created_at.localeCompare(a.created_at))
+        .sort((a, b) => (order[a.state] ?? 3) - (order[b.state] ?? 3) || b.created_at.localeCompare(a.created_at) || a.kid.localeCompare(b.kid))
         .map((r) => ({
           kid: r.kid,
           alg: r.alg,
@@ -80,7 +80,10 @@ export function createKeyStore(db: Kysely<Database>, dialect: DialectName, secre
         const made = missing.map(() => newRsaKey());
         // Each is awaited in turn below; none may reject unhandled meanwhile.
         for (const key of made) key.catch(() => undefined);
-        for (const [index, state] of missing.entries()) await insert(trx, state, made[index]);
+        // A key's creation orders it among the others (list()), so these two must not share a
+        // millisecond: the current key first, the next one a millisecond later.
+        const at = Date.now();
+        for (const [index, state] of missing.entries()) await insert(trx, state, made[index], new Date(at + index).toISOString());
       });
     },
 

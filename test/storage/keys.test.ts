@@ -128,6 +128,25 @@ for (const { kind, skip } of DATABASE_KINDS) {
       for (const jwk of keys) assert.equal(typeof jwk.d, 'string');
     });
 
+    test('keys are listed in the order they retire: the first two are stamped apart even when made within one millisecond', async (t) => {
+      // A second installation whose first keys are made while the clock stands still.
+      t.mock.timers.enable({ apis: ['Date'], now: Date.now() });
+      const fresh = await freshRuntime(kind);
+      t.mock.timers.reset();
+      try {
+        const first = await fresh.runtime.keys.list();
+        const kid = (state: string) => first.find((k) => k.state === state)?.kid;
+        const stamp = (state: string) => first.find((k) => k.state === state)?.created ?? '';
+        assert.ok(stamp('next') > stamp('current'), `the next key is stamped after the current one (${stamp('current')}, ${stamp('next')})`);
+        await fresh.runtime.keys.rotate();
+        await fresh.runtime.keys.rotate();
+        const previous = (await fresh.runtime.keys.list()).filter((k) => k.state === 'previous').map((k) => k.kid);
+        assert.deepEqual(previous, [kid('next'), kid('current')], 'the key demoted last comes first');
+      } finally {
+        await fresh.cleanup();
+      }
+    });
+
     test('a previous key whose retire_at has passed is no longer published, and is deleted on the next rotation', async () => {
       const db = rt.storage.db;
       const previous = (await rows()).find((r) => r.state === 'previous');
