@@ -4,7 +4,7 @@
  * handler when the provider is (re)built, never written here. Only GET and HEAD are answered; every
  * other method (OPTIONS preflights, POST's 404) still goes to oidc-provider.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { type IncomingMessage, type ServerResponse, createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
@@ -46,7 +46,7 @@ export interface PreparedDocuments {
   jwksPath: string;
 }
 
-const tag = (body: Buffer, suffix = '') => `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}${suffix}"`;
+const tag = (body: Buffer, suffix = '') => `"${hash('sha256', body, 'base64url').slice(0, 27)}${suffix}"`;
 
 function representations(body: Buffer): Pick<PreparedDocument, 'identity' | 'gzip'> {
   const identity = { body, etag: tag(body) };

@@ -33,6 +33,15 @@ async function newRsaKey(): Promise<{ kid: string; publicJwk: JWK; privateJwk: J
  * installation secret. Three roles: `current` signs; `next` is already published so relying parties
  * have cached it before it starts signing; `previous` is published until its tokens have expired.
  */
+/**
+ * How keys are listed and published: current, next, then the previous ones, newest first (a key's
+ * creation orders it: keys are demoted in the order they were made); kid settles any tie.
+ */
+const ROLE_ORDER: Record<string, number> = { current: 0, next: 1, previous: 2 };
+function byRole(a: { state: string; created_at: string; kid: string }, b: { state: string; created_at: string; kid: string }): number {
+  return (ROLE_ORDER[a.state] ?? 3) - (ROLE_ORDER[b.state] ?? 3) || b.created_at.localeCompare(a.created_at) || a.kid.localeCompare(b.kid);
+}
+
 export function createKeyStore(db: Kysely<Database>, dialect: DialectName, secret: Buffer) {
   const sealingKey = deriveKey(secret, 'signing-keys');
 
@@ -56,10 +65,9 @@ export function createKeyStore(db: Kysely<Database>, dialect: DialectName, secre
 
   return {
     async list(): Promise<SigningKeyInfo[]> {
-      const order: Record<string, number> = { current: 0, next: 1, previous: 2 };
       const rows = await db.selectFrom('signing_keys').select(['kid', 'alg', 'state', 'created_at', 'retire_at']).execute();
       return rows
-        .sort((a, b) => (order[a.state] ?? 3) - (order[b.state] ?? 3) || b.created_at.localeCompare(a.created_at) || a.kid.localeCompare(b.kid))
+        .sort(byRole)
         .map((r) => ({
           kid: r.kid,
           alg: r.alg,
@@ -121,13 +129,12 @@ export function createKeyStore(db: Kysely<Database>, dialect: DialectName, secre
     async providerJwks(): Promise<{ keys: JWK[] }> {
       const rows = await db
         .selectFrom('signing_keys')
-        .select(['private_jwk', 'state', 'retire_at'])
+        .select(['kid', 'private_jwk', 'state', 'created_at'])
         .where((eb) => eb.or([eb('retire_at', 'is', null), eb('retire_at', '>', now())]))
         .execute();
-      const rank: Record<string, number> = { current: 0, next: 1, previous: 2 };
       return {
         keys: rows
-          .sort((a, b) => (rank[a.state] ?? 3) - (rank[b.state] ?? 3))
+          .sort(byRole)
           .map((row) => {
             const jwk = JSON.parse(unseal(sealingKey, row.private_jwk)) as JWK;
             return row.state === 'current' ? jwk : { ...jwk, key_ops: ['verify'] };
