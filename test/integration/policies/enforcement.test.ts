@@ -113,7 +113,21 @@ for (const { kind, skip } of DATABASE_KINDS) {
       return { page: { url: step.url, status: step.response.status, html: await step.response.text() } };
     }
 
-    const lastPolicyEvent = async () => (await runtime.directory.audit.list({ action: 'user.access_policy', limit: 1, offset: 0 })).events[0];
+    /**
+     * The newest access-policy audit event, once it is the one expected: the server records a
+     * decision after answering (app.ts, auditPolicyDecision), so the page can arrive first. Waits up
+     * to 5 s for `expected`, then returns the newest event whatever it is, for the assertions to judge.
+     */
+    const lastPolicyEvent = async (expected: { policy?: string; decision?: string }) => {
+      const newest = async () => (await runtime.directory.audit.list({ action: 'user.access_policy', limit: 1, offset: 0 })).events[0];
+      const matches = (event: Awaited<ReturnType<typeof newest>>) =>
+        event !== undefined && (expected.policy === undefined || event.details.policy === expected.policy) && (expected.decision === undefined || event.details.decision === expected.decision);
+      for (const deadline = Date.now() + 5000; Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 20))) {
+        const event = await newest();
+        if (matches(event)) return event;
+      }
+      return newest();
+    };
 
     test('a member of the group is stepped up at single sign-on into the app (no new password); amr then says mfa; others pass', async () => {
       const browser = new Browser();
@@ -138,8 +152,8 @@ for (const { kind, skip } of DATABASE_KINDS) {
       assert.match(html, /Two-step verification/);
       assert.match(html, /Signing in as <strong>fay<\/strong>/);
       assert.ok(!parseForms(html).some((f) => f.fields.some((field) => field.name === 'password')), 'no password asked again');
-      assert.equal((await lastPolicyEvent())?.details.policy, 'Finance MFA');
-      assert.equal((await lastPolicyEvent())?.details.decision, 'step_up');
+      assert.equal((await lastPolicyEvent({ policy: 'Finance MFA', decision: 'step_up' }))?.details.policy, 'Finance MFA');
+      assert.equal((await lastPolicyEvent({ policy: 'Finance MFA', decision: 'step_up' }))?.details.decision, 'step_up');
 
       const wrong = await submit(browser, { url: step.url, html }, '/second-factor', { code: '000000' }, PAYROLL);
       assert.ok(wrong.page, 'a wrong code is refused');
@@ -170,7 +184,7 @@ for (const { kind, skip } of DATABASE_KINDS) {
       assert.ok(secret, 'the secret in text');
       assert.match(first.page.html, /Remind me later/);
       assert.match(first.page.html, /Tue, 08 Dec 2026 09:00:00 GMT/, 'the deadline: 7 days from the first time');
-      assert.equal((await lastPolicyEvent())?.details.decision, 'enrolment_offered');
+      assert.equal((await lastPolicyEvent({ decision: 'enrolment_offered' }))?.details.decision, 'enrolment_offered');
 
       const postponed = await submit(browser, first.page, '/postpone-enrolment', {}, PAYROLL);
       assert.ok(postponed.callbackUrl, postponed.page?.html.slice(0, 300) ?? '');
@@ -194,7 +208,7 @@ for (const { kind, skip } of DATABASE_KINDS) {
       const page = { url: step.url, html: await step.response.text() };
       assert.match(page.html, /Set up two-step verification/);
       assert.doesNotMatch(page.html, /Remind me later/);
-      assert.equal((await lastPolicyEvent())?.details.decision, 'enrolment_required');
+      assert.equal((await lastPolicyEvent({ decision: 'enrolment_required' }))?.details.decision, 'enrolment_required');
       const csrf = parseForms(page.html)[0]?.fields.find((f) => f.name === 'csrf')?.value ?? '';
       const sneaky = await submit(browser, { url: page.url, html: `<form method="post" action="${page.url}/postpone-enrolment"><input type="hidden" name="csrf" value="${csrf}"></form>` }, '/postpone-enrolment', {}, PAYROLL);
       assert.ok(sneaky.page, 'postponing after the deadline is refused');
@@ -230,7 +244,7 @@ for (const { kind, skip } of DATABASE_KINDS) {
         assert.match(denied.page.html, /does not allow this sign-in/);
         assert.ok(!denied.page.html.includes('Wiki outside the office'), 'the policy is not named to the person');
         assert.ok(!denied.page.html.includes('127.0.0.2'), 'nor the addresses');
-        const event = await lastPolicyEvent();
+        const event = await lastPolicyEvent({ policy: 'Wiki outside the office', decision: 'denied' });
         assert.equal(event?.details.policy, 'Wiki outside the office');
         assert.equal(event?.details.decision, 'denied');
         assert.equal(event?.outcome, 'failure');
@@ -267,7 +281,7 @@ for (const { kind, skip } of DATABASE_KINDS) {
         const denied = await signInTo(portal, `${issuer}/callback`, 'nora', browser);
         assert.ok(denied.page);
         assert.equal(denied.page.status, 403);
-        assert.equal((await lastPolicyEvent())?.details.policy, 'No portal for Nora');
+        assert.equal((await lastPolicyEvent({ policy: 'No portal for Nora' }))?.details.policy, 'No portal for Nora');
         const wikiStart = await startAuthorization(wiki, WIKI, 'openid');
         assert.ok(new URL((await browser.follow(wikiStart.url.href, WIKI)).url).searchParams.get('code'), 'the Wiki is still reachable');
         const olaf = await signInTo(portal, `${issuer}/callback`, 'olaf', new Browser());
